@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Install the pinned toolchain into a Python 3.12 venv and the needed collections, with no Galaxy:
+# the collections are unpacked from the PyPI `ansible` wheel. Idempotent: a stamp of the inputs' hash.
+source "$(dirname "$0")/common.sh"
+
+find_python312() {
+  local p
+  if command -v pyenv >/dev/null 2>&1 && p=$(PYENV_VERSION=3.12.1 pyenv which python3 2>/dev/null); then
+    printf '%s\n' "$p"; return
+  fi
+  for p in python3.12 /usr/bin/python3.12 /usr/local/bin/python3.12; do
+    command -v "$p" >/dev/null 2>&1 && "$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null \
+      && { command -v "$p"; return; }
+  done
+  die "Python 3.12 not found (ansible-core 2.21 needs it): install python3.12 or pyenv 3.12.1"
+}
+
+stamp="$N8N_OPS_CACHE/toolchain.stamp"
+want=$(cat "$REPO_ROOT/requirements-dev.txt" "$REPO_ROOT/collections-from-ansible.txt" | sha256sum | cut -c1-16)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$VENV/bin/ansible-playbook" ]; then
+  log "toolchain up to date ($VENV)"
+  exit 0
+fi
+
+py=$(find_python312)
+log "creating venv $VENV with $py"
+mkdir -p "$N8N_OPS_CACHE"
+[ -x "$VENV/bin/python" ] || "$py" -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --upgrade pip
+"$VENV/bin/python" -m pip install -q -r "$REPO_ROOT/requirements-dev.txt"
+
+log "unpacking collections from the ansible wheel"
+ansible_pin=$(grep -E '^ansible==' "$REPO_ROOT/collections-from-ansible.txt")
+wheels="$N8N_OPS_CACHE/wheels"; mkdir -p "$wheels"
+compgen -G "$wheels/ansible-${ansible_pin#ansible==}-*.whl" >/dev/null || \
+  "$VENV/bin/python" -m pip download -q --no-deps "$ansible_pin" -d "$wheels"
+names=$(grep -vE '^(#|ansible==|$)' "$REPO_ROOT/collections-from-ansible.txt")
+rm -rf "$N8N_OPS_CACHE/collections"
+# shellcheck disable=SC2086
+"$VENV/bin/python" "$REPO_ROOT/scripts/unpack_collections.py" "$wheels"/ansible-"${ansible_pin#ansible==}"-*.whl \
+  "$N8N_OPS_CACHE/collections" $names
+
+# ansible-test --venv downloads get-pip from a host we cannot reach: a shim that bootstraps pip with ensurepip.
+pip_for_test=$("$VENV/bin/python" - <<'PY'
+import re, ansible_test, pathlib
+src = (pathlib.Path(ansible_test.__file__).parent / "_internal/python_requirements.py").read_text()
+print(re.search(r"pip='([0-9.]+)'", src).group(1))
+PY
+)
+mkdir -p "$HOME/.ansible/test/cache"
+cp "$REPO_ROOT/scripts/get_pip_shim.py" "$HOME/.ansible/test/cache/get_pip_${pip_for_test//./_}.py"
+
+printf '%s\n' "$want" >"$stamp"
+log "toolchain ready: $("$VENV/bin/ansible" --version | head -n1)"
