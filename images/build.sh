@@ -75,7 +75,8 @@ for t in "${targets[@]}"; do
     redis) build redis 7 "$IMG/redis" "$IMG/redis" bookworm ;;
     n8n)
       ctx=$(n8n_context)
-      build n8n "$N8N_VERSION" "$IMG/n8n" "$ctx" trixie \
+      base_image bookworm
+      build n8n "$N8N_VERSION" "$IMG/n8n" "$ctx" trixie --build-arg BUILD_BASE=local/debian:bookworm \
         --build-arg "N8N_VERSION=$N8N_VERSION" --build-arg "NODE_VERSION=$NODE_VERSION"
       rm -rf "$ctx" ;;
     dind-host) build dind-host bookworm "$IMG/dind-host" "$IMG/dind-host" bookworm ;;

@@ -58,3 +58,12 @@ link_collection() {
   ln -sfn "$REPO_ROOT" "$COLLECTION_DIR"
   export COLLECTION_LINK_ROOT COLLECTION_DIR
 }
+
+# ansible-test resolves the working directory physically, so a symlink will not do: run it in a copy of the
+# tracked (and untracked, not ignored) files under .../ansible_collections/n8n_ops/stack.
+sanity_tree() {
+  local dest="$N8N_OPS_CACHE/sanity/ansible_collections/n8n_ops/stack"
+  rm -rf "$dest" && mkdir -p "$dest"
+  (cd "$REPO_ROOT" && git ls-files -co --exclude-standard -z | tar --null -T - -cf -) | tar -C "$dest" -xf -
+  printf '%s\n' "$dest"
+}
