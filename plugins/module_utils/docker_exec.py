@@ -15,6 +15,15 @@ import subprocess
 from dataclasses import dataclass, field
 
 
+def container_argument_spec():
+    """Options every module that works inside a stack container shares (like community.postgresql's
+    postgres_common_argument_spec)."""
+    return dict(
+        container=dict(type='str', required=True),
+        docker_cli=dict(type='str', default='docker'),
+    )
+
+
 class DockerExecError(Exception):
     """The docker CLI could not be started at all."""
 

@@ -18,6 +18,16 @@ CHUNK = 1024 * 1024
 PARTIAL_SUFFIX = '.partial'
 
 
+def new_dest_error(dest):
+    """Why dest cannot receive a new file (parent missing, already there), or None."""
+    parent = os.path.dirname(dest)
+    if not os.path.isdir(parent):
+        return 'parent directory of dest does not exist: %s' % parent
+    if os.path.lexists(dest):
+        return 'dest already exists, refusing to overwrite it: %s' % dest
+    return None
+
+
 def partial_path(dest):
     """Return the temporary name used while ``dest`` is being written."""
     dest = os.path.abspath(dest)

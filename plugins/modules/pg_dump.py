@@ -20,11 +20,9 @@ description:
   - On any failure the partial file is removed and no other file is touched. An existing O(dest) is never overwritten.
   - Needs no database network connection. C(psql), C(pg_dump) and C(pg_restore) run in the container over its local
     socket.
+extends_documentation_fragment:
+  - n8n_ops.stack.container
 options:
-  container:
-    description: Name or id of the running PostgreSQL container.
-    type: str
-    required: true
   database:
     description: Name of the database to dump.
     type: str
@@ -69,10 +67,6 @@ options:
     description: Smallest acceptable dump size in bytes. A smaller dump is treated as a failure.
     type: int
     default: 1024
-  docker_cli:
-    description: The docker command line client to run.
-    type: str
-    default: docker
 notes:
   - In check mode the read-only version probes run. The dump and verification commands are only listed in
     RV(commands).
@@ -174,7 +168,9 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.n8n_ops.stack.plugins.module_utils import fileutil
-from ansible_collections.n8n_ops.stack.plugins.module_utils.docker_exec import ContainerExec, DockerExecError
+from ansible_collections.n8n_ops.stack.plugins.module_utils.docker_exec import (
+    ContainerExec, DockerExecError, container_argument_spec,
+)
 
 COMPRESSION_RE = re.compile(r'^(?:(?P<none>none)|(?P<method>gzip|lz4|zstd)(?::(?P<level>\d+))?|(?P<legacy>\d))$')
 LEVELS = {'gzip': (1, 9), 'lz4': (1, 12), 'zstd': (1, 22)}
@@ -317,7 +313,7 @@ def dump_directory(ex, dump_cmd, partial, container_partial, jobs):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            container=dict(type='str', required=True),
+            **container_argument_spec(),
             database=dict(type='str', required=True),
             login_user=dict(type='str', default='postgres'),
             dest=dict(type='path', required=True),
@@ -326,7 +322,6 @@ def main():
             container_dest=dict(type='str'),
             compression=dict(type='str', default='zstd:1'),
             min_bytes=dict(type='int', default=1024),
-            docker_cli=dict(type='str', default='docker'),
         ),
         supports_check_mode=True,
     )
@@ -338,10 +333,9 @@ def main():
     error = validate(p)
     if error:
         module.fail_json(msg=error, **result)
-    if not os.path.isdir(os.path.dirname(dest)):
-        module.fail_json(msg='parent directory of dest does not exist: %s' % os.path.dirname(dest), **result)
-    if os.path.lexists(dest):
-        module.fail_json(msg='dest already exists, refusing to overwrite it: %s' % dest, **result)
+    dest_error = fileutil.new_dest_error(dest)
+    if dest_error:
+        module.fail_json(msg=dest_error, **result)
 
     partial = fileutil.partial_path(dest)
     container_partial = None

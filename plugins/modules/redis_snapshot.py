@@ -19,11 +19,9 @@ description:
     sha256.
   - The file is written as C(.NAME.partial) next to O(dest) and renamed to O(dest) only when complete. On any failure
     the partial file is removed.
+extends_documentation_fragment:
+  - n8n_ops.stack.container
 options:
-  container:
-    description: Name or id of the running Redis container.
-    type: str
-    required: true
   password:
     description:
       - Redis password (C(requirepass)).
@@ -42,10 +40,6 @@ options:
     description: Seconds between C(LASTSAVE)/C(INFO persistence) polls.
     type: float
     default: 0.5
-  docker_cli:
-    description: The docker command line client to run.
-    type: str
-    default: docker
 notes:
   - The RDB path comes from C(CONFIG GET dir) and C(CONFIG GET dbfilename). If C(CONFIG) is unavailable (renamed or
     ACL), C(/data/dump.rdb) is used.
@@ -104,7 +98,9 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.n8n_ops.stack.plugins.module_utils import fileutil
 from ansible_collections.n8n_ops.stack.plugins.module_utils import redis_info
-from ansible_collections.n8n_ops.stack.plugins.module_utils.docker_exec import ContainerExec, DockerExecError
+from ansible_collections.n8n_ops.stack.plugins.module_utils.docker_exec import (
+    ContainerExec, DockerExecError, container_argument_spec,
+)
 
 DEFAULT_RDB = '/data/dump.rdb'
 RDB_MAGIC = b'REDIS'
@@ -220,12 +216,11 @@ def copy_rdb(ex, path, partial):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            container=dict(type='str', required=True),
+            **container_argument_spec(),
             password=dict(type='str', no_log=True),
             dest=dict(type='path', required=True),
             timeout=dict(type='float', default=120),
             poll_interval=dict(type='float', default=0.5),
-            docker_cli=dict(type='str', default='docker'),
         ),
         supports_check_mode=True,
     )
@@ -236,10 +231,9 @@ def main():
 
     if p['timeout'] <= 0 or p['poll_interval'] <= 0:
         module.fail_json(msg='timeout and poll_interval must be > 0', **result)
-    if not os.path.isdir(os.path.dirname(dest)):
-        module.fail_json(msg='parent directory of dest does not exist: %s' % os.path.dirname(dest), **result)
-    if os.path.lexists(dest):
-        module.fail_json(msg='dest already exists, refusing to overwrite it: %s' % dest, **result)
+    dest_error = fileutil.new_dest_error(dest)
+    if dest_error:
+        module.fail_json(msg=dest_error, **result)
 
     partial = fileutil.partial_path(dest)
     start = time.monotonic()
