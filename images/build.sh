@@ -10,7 +10,9 @@ mkdir -p "$BUILD_TMP"
 
 N8N_VERSION=$(role_default stack stack_n8n_version)
 NODE_VERSION=$(role_default stack stack_node_wheel_version)
-[ -n "$N8N_VERSION" ] && [ -n "$NODE_VERSION" ] || die "n8n/node versions not found in roles/stack/defaults/main.yml"
+if [ -z "$N8N_VERSION" ] || [ -z "$NODE_VERSION" ]; then
+  die "n8n/node versions not found in roles/stack/defaults/main.yml"
+fi
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 

@@ -6,5 +6,5 @@ source "$(dirname "$0")/common.sh"
 "$REPO_ROOT/scripts/install-toolchain.sh"
 "$REPO_ROOT/scripts/bootstrap-platform.sh"
 activate_venv
-cd "$COLLECTION_DIR"
+cd "$COLLECTION_DIR" || exit 1
 ansible-playbook -i "${N8N_OPS_INVENTORY:-inventory/local}" playbooks/site.yml "$@"

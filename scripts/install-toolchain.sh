@@ -15,6 +15,14 @@ find_python312() {
   die "Python 3.12 not found (ansible-core 2.21 needs it): install python3.12 or pyenv 3.12.1"
 }
 
+# ansible-test sanity runs shellcheck on our scripts only when it is installed.
+if ! command -v shellcheck >/dev/null 2>&1; then
+  log "installing Debian's shellcheck"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null 2>&1 \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; } \
+    || die "could not install shellcheck from the Debian archive"
+fi
+
 stamp="$N8N_OPS_CACHE/toolchain.stamp"
 want=$(cat "$REPO_ROOT/requirements-dev.txt" "$REPO_ROOT/collections-from-ansible.txt" | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$VENV/bin/ansible-playbook" ]; then

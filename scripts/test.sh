@@ -7,13 +7,20 @@ set +e
 "$REPO_ROOT/scripts/install-toolchain.sh" || exit 1
 "$REPO_ROOT/scripts/bootstrap-platform.sh" || exit 1
 activate_venv
-export -f sanity_tree log die
 cd "$COLLECTION_DIR" || exit 1
 export PYTHONPATH="$COLLECTION_LINK_ROOT${PYTHONPATH:+:$PYTHONPATH}"
 
-scenarios=$(cd molecule && ls -d */ | tr -d / | grep -v '^shared$')
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(lint sanity units integration $(printf 'molecule:%s ' $scenarios))
+if [ ${#stages[@]} -eq 0 ]; then
+  stages=(lint sanity units integration)
+  for scenario in $(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | sort); do
+    stages+=("molecule:${scenario#molecule/}")
+  done
+fi
+
+run_sanity() (  # ansible-test resolves symlinks, so it runs in a copy of the tracked files
+  cd "$(sanity_tree)" && ansible-test sanity --venv --python 3.12 --color no
+)
 
 passed=0; failed=0; report=()
 run_stage() {
@@ -27,7 +34,7 @@ run_stage() {
 for stage in "${stages[@]}"; do
   case $stage in
     lint) run_stage lint ansible-lint --offline --profile production ;;
-    sanity) run_stage sanity bash -c 'cd "$(sanity_tree)" && ansible-test sanity --venv --python 3.12 --color no' ;;
+    sanity) run_stage sanity run_sanity ;;
     units) run_stage units python -m pytest -q -p no:cacheprovider tests/unit ;;
     integration) run_stage integration python -m pytest -q -p no:cacheprovider tests/integration ;;
     molecule:*) run_stage "$stage" molecule test -s "${stage#molecule:}" ;;
