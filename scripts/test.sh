@@ -10,12 +10,13 @@ activate_venv
 cd "$COLLECTION_DIR" || exit 1
 export PYTHONPATH="$COLLECTION_LINK_ROOT${PYTHONPATH:+:$PYTHONPATH}"
 
+# Every scenario, listed (a renamed molecule.yml must fail the run, not drop its scenario silently).
+SCENARIOS=(stack backup)
+
 stages=("$@")
 if [ ${#stages[@]} -eq 0 ]; then
   stages=(lint sanity units integration)
-  for scenario in $(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | sort); do
-    stages+=("molecule:${scenario#molecule/}")
-  done
+  for scenario in "${SCENARIOS[@]}"; do stages+=("molecule:$scenario"); done
 fi
 
 run_sanity() (  # ansible-test resolves symlinks, so it runs in a copy of the tracked files
@@ -37,7 +38,12 @@ for stage in "${stages[@]}"; do
     sanity) run_stage sanity run_sanity ;;
     units) run_stage units python -m pytest -q -p no:cacheprovider tests/unit ;;
     integration) run_stage integration python -m pytest -q -p no:cacheprovider tests/integration ;;
-    molecule:*) run_stage "$stage" molecule test -s "${stage#molecule:}" ;;
+    molecule:*)
+      if [ -f "molecule/${stage#molecule:}/molecule.yml" ]; then
+        run_stage "$stage" molecule test -s "${stage#molecule:}"
+      else
+        log "no molecule/${stage#molecule:}/molecule.yml"; failed=$((failed + 1)); report+=("FAIL $stage (missing)")
+      fi ;;
     *) log "unknown stage $stage"; failed=$((failed + 1)) ;;
   esac
 done

@@ -17,7 +17,8 @@ description:
     listing and metadata. The manifest is written atomically (fsynced partial file, then rename), so a set is good
     only after all its files are complete. Verification reports missing, extra and changed files.
   - With O(state=finalize) every regular file in O(path) is hashed. Files are found recursively, C(manifest.json)
-    itself is excluded and symlinks are not followed. The result is merged with O(metadata) and written as
+    itself and the C(PINNED) mark of M(n8n_ops.stack.backup_sets) are excluded and symlinks are not followed.
+    All files are fsynced before the manifest is written. The result is merged with O(metadata) and written as
     C(manifest.json) with C(status=good). An identical existing manifest is left alone (C(changed=false)).
   - With O(state=verify) the files are hashed again and compared with the manifest. The module fails on any
     difference and lists it.
@@ -102,6 +103,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.n8n_ops.stack.plugins.module_utils import fileutil
 
 MANIFEST = 'manifest.json'
+# Written by backup_sets (pin/unpin) after the set was finalized; not part of the set's content.
+NOT_CONTENT = (MANIFEST, 'PINNED')
 MANIFEST_VERSION = 1
 RESERVED = ('set', 'created', 'status', 'files', 'manifest_version')
 
@@ -121,7 +124,7 @@ def scan(path):
     """{relpath: {sha256, bytes}} for every regular file of the set except the manifest."""
     files = {}
     for relpath, abspath in fileutil.walk_files(path):
-        if relpath == MANIFEST:
+        if relpath in NOT_CONTENT:
             continue
         files[relpath] = {'sha256': fileutil.sha256_file(abspath), 'bytes': os.path.getsize(abspath)}
     return files
@@ -171,6 +174,8 @@ def finalize(module, path):
     except TypeError as e:
         module.fail_json(msg='metadata is not JSON-serializable: %s' % e)
     if not module.check_mode:
+        # The manifest vouches for the files: they must be on disk before it is.
+        fileutil.fsync_tree(path)
         fileutil.atomic_write_bytes(os.path.join(path, MANIFEST), data)
     module.exit_json(changed=True, manifest=manifest)
 

@@ -67,6 +67,13 @@ options:
     description: Smallest acceptable dump size in bytes. A smaller dump is treated as a failure.
     type: int
     default: 1024
+  timeout:
+    description:
+      - Seconds the dump may take; V(0) means no limit. C(pg_dump) runs under C(timeout) inside the container
+        (killing the C(docker exec) client alone would leave it running), so a hung dump ends, fails the task and
+        releases whatever lock the caller holds before that lock is considered stale.
+    type: int
+    default: 0
 notes:
   - In check mode the read-only version probes run. The dump and verification commands are only listed in
     RV(commands).
@@ -239,6 +246,8 @@ def validate(params):
         return 'container_dest must be an absolute path inside the container'
     if params['min_bytes'] < 0:
         return 'min_bytes must be >= 0'
+    if params['timeout'] < 0:
+        return 'timeout must be >= 0 (0: no limit)'
     try:
         parse_compression(params['compression'])
     except ValueError as e:
@@ -266,7 +275,7 @@ def probe_versions(ex, conn):
 
 def check_stream(res, what):
     if not res.ok or res.stderr:
-        reason = 'timed out' if res.timed_out else 'rc=%s' % res.rc
+        reason = 'timed out' if res.timed_out or res.rc == 124 else 'rc=%s' % res.rc
         raise DumpError('%s failed (%s): %s' % (what, reason, res.stderr_text or '(no stderr)'), res)
 
 
@@ -286,9 +295,18 @@ def check_mount(ex, partial, container_partial):
                                                       os.path.dirname(partial)), res)
 
 
-def dump_custom(ex, dump_cmd, partial):
+def with_timeout(cmd, seconds):
+    """Prefix cmd with timeout(1) for the container (coreutils and busybox accept this form)."""
+    return ['timeout', '-s', 'TERM', '-k', '30', str(seconds)] + cmd if seconds else cmd
+
+
+def host_timeout(seconds):
+    return seconds + 60 if seconds else None
+
+
+def dump_custom(ex, dump_cmd, partial, seconds=0):
     with fileutil.open_exclusive(partial) as f:
-        res = ex.run(dump_cmd + ['-Fc'], stdout=f)
+        res = ex.run(with_timeout(dump_cmd + ['-Fc'], seconds), stdout=f, timeout=host_timeout(seconds))
         f.flush()
         os.fsync(f.fileno())
     check_stream(res, 'pg_dump')
@@ -298,8 +316,9 @@ def dump_custom(ex, dump_cmd, partial):
     return count_toc(res.stdout_text)
 
 
-def dump_directory(ex, dump_cmd, partial, container_partial, jobs):
-    res = ex.run(dump_cmd + ['-Fd', '-j', str(jobs), '-f', container_partial])
+def dump_directory(ex, dump_cmd, partial, container_partial, jobs, seconds=0):
+    res = ex.run(with_timeout(dump_cmd + ['-Fd', '-j', str(jobs), '-f', container_partial], seconds),
+                 timeout=host_timeout(seconds))
     check_stream(res, 'pg_dump')
     if not os.path.isdir(partial):
         raise DumpError('pg_dump wrote %s inside the container but %s does not exist on the host'
@@ -322,6 +341,7 @@ def main():
             container_dest=dict(type='str'),
             compression=dict(type='str', default='zstd:1'),
             min_bytes=dict(type='int', default=1024),
+            timeout=dict(type='int', default=0),
         ),
         supports_check_mode=True,
     )
@@ -358,20 +378,20 @@ def main():
 
         if module.check_mode:
             if p['format'] == 'custom':
-                ex.plan(dump_cmd + ['-Fc'], stdout_name=partial)
+                ex.plan(with_timeout(dump_cmd + ['-Fc'], p['timeout']), stdout_name=partial)
                 ex.plan(['pg_restore', '--list'], interactive=True, stdin_name=partial)
             else:
-                ex.plan(dump_cmd + ['-Fd', '-j', str(p['jobs']), '-f', container_partial])
+                ex.plan(with_timeout(dump_cmd + ['-Fd', '-j', str(p['jobs']), '-f', container_partial], p['timeout']))
                 ex.plan(['pg_restore', '--list', container_partial])
             result['changed'] = True
             module.exit_json(**result)
 
         fileutil.remove_path(partial)  # left over by a crashed run; the name is reserved for this module
         if p['format'] == 'custom':
-            toc = dump_custom(ex, dump_cmd, partial)
+            toc = dump_custom(ex, dump_cmd, partial, p['timeout'])
         else:
             check_mount(ex, partial, container_partial)
-            toc = dump_directory(ex, dump_cmd, partial, container_partial, p['jobs'])
+            toc = dump_directory(ex, dump_cmd, partial, container_partial, p['jobs'], p['timeout'])
         size = fileutil.tree_size(partial)
         if size < p['min_bytes']:
             raise DumpError('dump is only %d bytes, below min_bytes=%d' % (size, p['min_bytes']))

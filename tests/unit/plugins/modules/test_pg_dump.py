@@ -6,7 +6,7 @@ from ansible_collections.n8n_ops.stack.plugins.modules import pg_dump
 
 def params(**overrides):
     p = dict(container='pg', database='n8n', login_user='postgres', dest='/b/n8n.dump', format='custom', jobs=1,
-             container_dest=None, compression='zstd:1', min_bytes=1024, docker_cli='docker')
+             container_dest=None, compression='zstd:1', min_bytes=1024, timeout=0, docker_cli='docker')
     p.update(overrides)
     return p
 
@@ -60,6 +60,7 @@ def test_validate_ok():
     (dict(jobs=0), 'jobs must be >= 1'),
     (dict(format='directory', container_dest='backup'), 'absolute'),
     (dict(min_bytes=-1), 'min_bytes'),
+    (dict(timeout=-5), 'timeout must be >= 0'),
     (dict(compression='zstd:99'), 'zstd level'),
 ])
 def test_validate_errors(overrides, fragment):
@@ -97,3 +98,10 @@ def test_probe_versions_reports_psql_error():
     ex = FakeExec({'psql': (2, b'', b'psql: error: FATAL:  database "x" does not exist')})
     with pytest.raises(pg_dump.DumpError, match='database "x" does not exist'):
         pg_dump.probe_versions(ex, [])
+
+
+def test_with_timeout_wraps_the_command_inside_the_container():
+    assert pg_dump.with_timeout(['pg_dump', '-w'], 0) == ['pg_dump', '-w']
+    assert pg_dump.with_timeout(['pg_dump', '-w'], 600) == ['timeout', '-s', 'TERM', '-k', '30', '600', 'pg_dump', '-w']
+    assert pg_dump.host_timeout(0) is None
+    assert pg_dump.host_timeout(600) > 600
