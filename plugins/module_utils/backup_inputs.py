@@ -179,7 +179,7 @@ def duration_error(value):
     if value == "":
         return None
     if isinstance(value, str) and DURATION_RE.match(value):
-        units = [unit for _, unit in DURATION_PART_RE.findall(value)]
+        units = [unit for _count, unit in DURATION_PART_RE.findall(value)]
         if len(units) == len(set(units)):
             return None
     return ("backup_keep_within must be empty or a duration such as 36h, 7d, 2w, 3m, 1y or a combination "

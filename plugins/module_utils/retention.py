@@ -39,7 +39,7 @@ def parse_name(name):
 def parse_duration(text):
     """Parse ``36h``, ``7d``, ``2w``, ``3m`` (30 days), ``1y`` (365 days) or combinations like ``1d12h``."""
     parts = DURATION_PART_RE.findall(text) if isinstance(text, str) and DURATION_RE.fullmatch(text) else []
-    if not parts or len(parts) != len(set(unit for _, unit in parts)):
+    if not parts or len(parts) != len(set(unit for _count, unit in parts)):
         raise ValueError('invalid duration %r, expected numbers with units y, m (30 days), w, d, h, each unit once, '
                          'like 36h, 7d or 1d12h' % (text,))
     hours = sum(int(n) * UNIT_HOURS[unit] for n, unit in parts)

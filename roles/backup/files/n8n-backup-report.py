@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: n8n_ops maintainers
 # SPDX-License-Identifier: MIT (see LICENSE)
 """Called by /usr/local/sbin/n8n-backup when the backup playbook exited non-zero.
