@@ -45,9 +45,17 @@ build() {
   else
     log "building $tag"
     t0=$SECONDS
-    docker build --pull=false --build-arg "BASE=local/debian:$base" "$@" -t "$tag" "$ctx" \
-      >"$BUILD_TMP/build-$name-$version.log" 2>&1 \
-      || die "building $tag failed: $(tail -n 30 "$BUILD_TMP/build-$name-$version.log")"
+    local blog="$BUILD_TMP/build-$name-$version.log" rc=0 pid
+    docker build --pull=false --build-arg "BASE=local/debian:$base" "$@" -t "$tag" "$ctx" >"$blog" 2>&1 &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do  # progress once a minute: the n8n build is ~15 min on 2 cores
+      sleep 5
+      if (( (SECONDS - t0) % 60 < 5 )); then
+        log "  $name: $((SECONDS - t0)) s, $(grep -o '^Step [0-9]*/[0-9]*' "$blog" | tail -n1 || true)"
+      fi
+    done
+    wait "$pid" || rc=$?
+    [ "$rc" -eq 0 ] || die "building $tag failed: $(tail -n 30 "$blog")"
     log "$tag built in $((SECONDS - t0)) s, $(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1/1e6}')"
   fi
   docker tag "$tag" "local/$name:$version"
