@@ -2,17 +2,21 @@
 """Backup benchmark: n8n_ops.stack.pg_dump against `pg_dump | gzip` and a no-compression floor.
 
 Starts a throw-away PostgreSQL container, fills an n8n-shaped database of --size-gb with server-side SQL,
-then times dumps and restores, interleaved (A B C A B C ...), and prints medians and ratios.
+then times dumps and restores (the backup role's among them, against `psql < dump.sql`), interleaved
+(A B C A B C ...), prints medians and ratios and writes every sample to bench/results/backup-<UTC time>.json,
+from which bench/report.py builds bench/README.md's tables.
 See bench/README.md. Python stdlib, the docker CLI and this collection's venv only.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import datetime
 import json
 import os
 import platform
+import re
 import shlex
 import shutil
 import signal
@@ -28,11 +32,26 @@ MOUNT = '/bench'  # the work directory, bind-mounted into the container (pg_rest
 SERVER_SETTINGS = ['shared_buffers=512MB', 'maintenance_work_mem=256MB', 'work_mem=16MB', 'max_wal_size=4GB',
                    'checkpoint_timeout=30min']
 TABLES = ['workflow_entity', 'credentials_entity', 'execution_entity', 'execution_data']
-TARGETS = [  # (ratio key, limit, meaning)
-    ('dump_time_ours_over_seed', 0.5, 'ours >= 2x faster than pg_dump | gzip'),
-    ('dump_size_ours_over_seed', 1.0, 'ours no larger than pg_dump | gzip'),
-    ('dump_time_ours_over_floor', 1.25, 'ours <= 1.25x pg_dump -Fc -Z0 > /dev/null'),
+Target = collections.namedtuple('Target', 'key limit method what meaning')
+TARGETS = [
+    Target('dump_time_ours_over_seed', 0.5, 'ours', 'time / seed', 'ours >= 2x faster than pg_dump | gzip'),
+    Target('dump_size_ours_over_seed', 1.0, 'ours', 'size / seed', 'ours no larger than pg_dump | gzip'),
+    Target('dump_time_ours_over_floor', 1.25, 'ours', 'time / floor', 'ours <= 1.25x pg_dump -Fc -Z0 > /dev/null'),
+    Target('restore_time_ours_session_over_psql', 0.6, 'ours-session', 'time / psql',
+           "the backup role's restore <= 0.6x psql < dump.sql"),
 ]
+# What roles/backup/tasks/restore_postgres.yml passes to its pg_restore session (its default maintenance_work_mem).
+RESTORE_PGOPTIONS = '-c synchronous_commit=off -c maintenance_work_mem=256MB'
+RESTORE_BASELINE = 'psql'
+# (restore method, baseline) pairs whose ratio shows what the role's session settings, --single-transaction and
+# ANALYZE change against the same pg_restore invocation without them.
+RESTORE_CHANGES = [('ours-session', 'pg_restore-stdin'), ('ours-j2', 'pg_restore-j2')]
+RestoreMethod = collections.namedtuple('RestoreMethod', 'description command analyze')
+DUMP_DESCRIPTIONS = {
+    'ours': 'n8n_ops.stack.pg_dump module, defaults (custom format, zstd:1)',
+    'seed': '`pg_dump | gzip` (what cron scripts do)',
+    'floor': '`pg_dump -Fc -Z0 > /dev/null` (no compression, no file)',
+}
 
 # Schema as n8n's PostgreSQL migrations create it (columns that matter for size, plus its indexes).
 SCHEMA_SQL = r'''
@@ -277,15 +296,34 @@ class Bench:
 
     # --- restores --------------------------------------------------------------------------------------------
     def restores(self, ours, seed, plain):
+        """Restore methods in round order; RESTORE_BASELINE is what the others are compared with."""
         q = shlex.quote
         into = '-U %s -d %s' % (USER, RESTORE_DB)
+        mounted = q(MOUNT + '/' + os.path.basename(ours))
+        session = '-e PGOPTIONS=%s' % q(RESTORE_PGOPTIONS)
         return {
-            'ours: pg_restore < dump (stdin)': 'docker exec -i %s pg_restore --exit-on-error %s < %s' % (self.c, into, q(ours)),
-            'ours: pg_restore -j 2 (file)': 'docker exec %s pg_restore --exit-on-error -j 2 %s %s' % (
-                self.c, into, q(MOUNT + '/' + os.path.basename(ours))),
-            'seed: gunzip -c | psql': 'gunzip -c %s | docker exec -i %s psql -X -q -v ON_ERROR_STOP=1 %s > /dev/null' % (
-                q(seed), self.c, into),
-            'psql < dump.sql': 'docker exec -i %s psql -X -q -v ON_ERROR_STOP=1 %s < %s > /dev/null' % (self.c, into, q(plain)),
+            'pg_restore-stdin': RestoreMethod(
+                '`pg_restore < ours-1.dump` (stdin, default session)',
+                'docker exec -i %s pg_restore --exit-on-error %s < %s' % (self.c, into, q(ours)), False),
+            'pg_restore-j2': RestoreMethod(
+                '`pg_restore -j 2 /bench/ours-1.dump` (seekable file through the mount, default session)',
+                'docker exec %s pg_restore --exit-on-error -j 2 %s %s' % (self.c, into, mounted), False),
+            'seed-gunzip-psql': RestoreMethod(
+                '`gunzip -c seed-1.sql.gz | psql`',
+                'gunzip -c %s | docker exec -i %s psql -X -q -v ON_ERROR_STOP=1 %s > /dev/null' % (q(seed), self.c, into),
+                False),
+            'psql': RestoreMethod(
+                '`psql < dump.sql` (plain `pg_dump` output; the baseline)',
+                'docker exec -i %s psql -X -q -v ON_ERROR_STOP=1 %s < %s > /dev/null' % (self.c, into, q(plain)), False),
+            'ours-session': RestoreMethod(
+                "the backup role's restore: `pg_restore --single-transaction --no-owner < ours-1.dump` with PGOPTIONS,"
+                ' then `ANALYZE`',
+                'docker exec -i %s %s pg_restore --exit-on-error --no-owner --single-transaction %s < %s'
+                % (session, self.c, into, q(ours)), True),
+            'ours-j2': RestoreMethod(
+                '`pg_restore -j 2 --no-owner /bench/ours-1.dump` with PGOPTIONS, then `ANALYZE`',
+                'docker exec %s %s pg_restore --exit-on-error --no-owner -j 2 %s %s' % (session, self.c, into, mounted),
+                True),
         }
 
     def fresh_restore_db(self):
@@ -293,15 +331,46 @@ class Bench:
         self.psql('CREATE DATABASE %s' % RESTORE_DB, db='postgres')
         self.psql('CHECKPOINT', db='postgres')
 
+    def time_restore(self, method):
+        """One restore into a fresh database (not timed); seconds include ANALYZE for methods that run it."""
+        self.fresh_restore_db()
+        seconds = self.sh(method.command)[0]
+        if not method.analyze:
+            return dict(seconds=round(seconds, 3))
+        analyze = self.sh('docker exec %s psql -X -q -v ON_ERROR_STOP=1 -U %s -d %s -c ANALYZE'
+                          % (self.c, USER, RESTORE_DB))[0]
+        return dict(seconds=round(seconds + analyze, 3), restore_seconds=round(seconds, 3),
+                    analyze_seconds=round(analyze, 3))
+
     # --- main ------------------------------------------------------------------------------------------------
     def run(self):
-        a = self.args
+        started = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
         self.start()
         gen = self.generate()
         source_check = self.psql(CHECK_SQL)
+        dumps, keep = self.run_dumps()
+        plain = self.path('plain.sql')
+        plain_seconds = self.sh('docker exec %s pg_dump -U %s %s > %s' % (self.c, USER, DB, shlex.quote(plain)))[0]
+        print('  plain dump.sql (once, for psql < dump.sql): %.1f s, %.0f MB' % (plain_seconds, os.path.getsize(plain) / 2 ** 20))
+        restores, checks = self.run_restores(self.restores(keep['ours'], keep['seed'], plain), source_check)
+        result = dict(
+            date=started.isoformat(), parameters=self.parameters(), machine=machine_info(), versions=self.versions(),
+            generation=gen, source_check=source_check, dumps=dumps,
+            plain_dump=dict(seconds=round(plain_seconds, 3), bytes=os.path.getsize(plain)),
+            restore_baseline=RESTORE_BASELINE, restores=restores, restore_matches_source=checks)
+        result.update(compare(dumps, restores))
+        print_report(result)
+        out = write_result(result, started)
+        print('\nresults: %s (python bench/report.py updates bench/README.md)' % os.path.relpath(out, REPO))
+
+    def run_dumps(self):
+        """Interleaved dump rounds; returns (dumps by name with all samples, round-1 files kept for the restores)."""
+        a = self.args
         dumps = {'ours': lambda n: self.dump_module('ours', '', n), 'seed': self.dump_seed, 'floor': self.dump_floor}
+        descriptions = dict(DUMP_DESCRIPTIONS)
         for i, v in enumerate(a.variant):
             dumps['ours[%s]' % v] = (lambda n, v=v, i=i: self.dump_module('variant%d' % i, v, n))
+            descriptions['ours[%s]' % v] = 'n8n_ops.stack.pg_dump module, `%s`' % v
         samples = {k: [] for k in dumps}
         keep = {}
         for n in range(1, a.runs + 1):
@@ -315,99 +384,37 @@ class Bench:
                     shutil.rmtree(extra['dest'])
                 elif 'dest' in extra:
                     os.remove(extra['dest'])
+        return {k: summarize(v, description=descriptions[k]) for k, v in samples.items()}, keep
 
-        plain = self.path('plain.sql')
-        plain_seconds = self.sh('docker exec %s pg_dump -U %s %s > %s' % (self.c, USER, DB, shlex.quote(plain)))[0]
-        print('  plain dump.sql (once, for psql < dump.sql): %.1f s, %.0f MB' % (plain_seconds, os.path.getsize(plain) / 2 ** 20))
-
-        restores = self.restores(keep['ours'], keep['seed'], plain)
-        rsamples = {k: [] for k in restores}
+    def run_restores(self, methods, source_check):
+        """Interleaved restore rounds; after each method's first run the restored database must match the source."""
+        samples = {k: [] for k in methods}
         checks = {}
-        for n in range(1, a.runs + 1):
-            for name, cmd in restores.items():
-                self.fresh_restore_db()
-                seconds = self.sh(cmd)[0]
-                rsamples[name].append(dict(seconds=round(seconds, 3)))
+        for n in range(1, self.args.runs + 1):
+            for name, method in methods.items():
+                samples[name].append(self.time_restore(method))
                 if n == 1:
-                    checks[name] = self.psql(CHECK_SQL, db=RESTORE_DB) == source_check
+                    restored = self.psql(CHECK_SQL, db=RESTORE_DB)
+                    checks[name] = restored == source_check
                     if not checks[name]:
-                        raise RuntimeError('restore %r differs from the source: %s vs %s'
-                                           % (name, self.psql(CHECK_SQL, db=RESTORE_DB), source_check))
-                print('  restore round %d %-32s %7.1f s' % (n, name, seconds), flush=True)
-        return self.report(gen, samples, rsamples, checks, source_check, plain_seconds, os.path.getsize(plain))
+                        raise RuntimeError('restore %r differs from the source: %s vs %s' % (name, restored, source_check))
+                print('  restore round %d %-32s %7.1f s' % (n, name, samples[name][-1]['seconds']), flush=True)
+        restores = {k: summarize(v, description=methods[k].description, command=methods[k].command)
+                    for k, v in samples.items()}
+        return restores, checks
 
-    def report(self, gen, samples, rsamples, checks, source_check, plain_seconds, plain_bytes):
-        def summary(rows, key):
-            vals = [r[key] for r in rows]
-            return dict(median=statistics.median(vals), min=min(vals), max=max(vals))
+    def parameters(self):
+        a = self.args
+        return dict(size_gb=a.size_gb, runs=a.runs, image=a.image, variants=a.variant, server_settings=SERVER_SETTINGS,
+                    shm_size='256m', batch_executions=BATCH, restore_pgoptions=RESTORE_PGOPTIONS)
 
-        dumps = {k: dict(seconds=summary(v, 'seconds'), bytes=summary(v, 'bytes'), runs=v) for k, v in samples.items()}
-        for k, v in samples.items():
-            if 'module_seconds' in v[0]:
-                dumps[k]['module_seconds'] = summary(v, 'module_seconds')
-        restores = {k: dict(seconds=summary(v, 'seconds'), runs=v) for k, v in rsamples.items()}
-        med = {k: v['seconds']['median'] for k, v in dumps.items()}
-        rmed = {k: v['seconds']['median'] for k, v in restores.items()}
-        ratios = {
-            'dump_time_ours_over_seed': med['ours'] / med['seed'],
-            'dump_size_ours_over_seed': dumps['ours']['bytes']['median'] / dumps['seed']['bytes']['median'],
-            'dump_time_ours_over_floor': med['ours'] / med['floor'],
-            'dump_module_seconds_over_floor': dumps['ours']['module_seconds']['median'] / med['floor'],
-            'restore_ours_over_psql_plain': rmed['ours: pg_restore < dump (stdin)'] / rmed['psql < dump.sql'],
-            'restore_ours_j2_over_psql_plain': rmed['ours: pg_restore -j 2 (file)'] / rmed['psql < dump.sql'],
-            'restore_ours_over_seed': rmed['ours: pg_restore < dump (stdin)'] / rmed['seed: gunzip -c | psql'],
-        }
-
-        def paired(rows, a, b):  # median of per-round ratios: robust against load drifting between rounds
-            return statistics.median(x['seconds'] / y['seconds'] for x, y in zip(rows[a], rows[b]))
-
-        per_round = {
-            'dump_time_ours_over_seed': paired(samples, 'ours', 'seed'),
-            'dump_time_ours_over_floor': paired(samples, 'ours', 'floor'),
-            'restore_ours_over_psql_plain': paired(rsamples, 'ours: pg_restore < dump (stdin)', 'psql < dump.sql'),
-            'restore_ours_j2_over_psql_plain': paired(rsamples, 'ours: pg_restore -j 2 (file)', 'psql < dump.sql'),
-        }
-        for k in [k for k in dumps if k.startswith('ours[')]:
-            ratios['dump_time_%s_over_seed' % k] = med[k] / med['seed']
-            ratios['dump_size_%s_over_seed' % k] = dumps[k]['bytes']['median'] / dumps['seed']['bytes']['median']
-            ratios['dump_time_%s_over_floor' % k] = med[k] / med['floor']
-
-        mb = 2 ** 20
-        print('\n== %s: %.0f MB n8n database (generated in %.0f s), %d rounds interleaved, medians (min-max)'
-              % (self.args.image, gen['db_bytes'] / mb, gen['seconds'], self.args.runs))
-        print('%-40s %22s %22s' % ('dump', 'wall s', 'size MB'))
-        for k, v in dumps.items():
-            s, b = v['seconds'], v['bytes']
-            size = '%8.1f (%.1f-%.1f)' % (b['median'] / mb, b['min'] / mb, b['max'] / mb) if b['max'] else '-'
-            print('%-40s %8.1f (%.1f-%.1f) %22s' % (k, s['median'], s['min'], s['max'], size))
-            if 'module_seconds' in v:
-                m = v['module_seconds']
-                print('%-40s %8.1f (%.1f-%.1f)' % ('  module-reported seconds', m['median'], m['min'], m['max']))
-        print('%-40s %8.1f %13s %8.1f' % ('plain pg_dump > dump.sql (once)', plain_seconds, '', plain_bytes / mb))
-        print('%-40s %22s %22s' % ('restore (fresh database each run)', 'wall s', 'rows match source'))
-        for k, v in restores.items():
-            s = v['seconds']
-            print('%-40s %8.1f (%.1f-%.1f) %22s' % (k, s['median'], s['min'], s['max'], 'yes' if checks.get(k) else 'NO'))
-        print('\nratios (same run)%s %13s %14s' % (' ' * 36, 'of medians', 'per-round med'))
-        for k, v in ratios.items():
-            print('  %-52s %13.2f %14s' % (k, v, '%.2f' % per_round[k] if k in per_round else ''))
-        verdicts = {}
-        print('\ntargets (informational):')
-        for key, limit, meaning in TARGETS:
-            verdicts[key] = 'PASS' if ratios[key] <= limit else 'MISS'
-            print('  %-4s %-28s %5.2f <= %.2f  (%s)' % (verdicts[key], key, ratios[key], limit, meaning))
-
-        result = dict(
-            timestamp=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
-            args=vars(self.args), host=dict(cpus=os.cpu_count(), machine=platform.machine(), python=platform.python_version()),
-            server_settings=SERVER_SETTINGS, generation=gen, source_check=source_check,
-            dumps=dumps, plain_dump=dict(seconds=plain_seconds, bytes=plain_bytes), restores=restores,
-            restore_matches_source=checks, ratios=ratios, per_round_ratios=per_round, targets=verdicts)
-        os.makedirs(os.path.join(REPO, 'bench', 'results'), exist_ok=True)
-        out = os.path.join(REPO, 'bench', 'results', 'backup-%s.json' % time.strftime('%Y%m%d-%H%M%S'))
-        with open(out, 'w', encoding='utf-8') as f:
-            json.dump(result, f, indent=2)
-        print('\nresults: %s' % out)
+    def versions(self):
+        ansible = re.search(r'\[core ([^\]]+)\]', command_output(['ansible', '--version']) or '')
+        return dict(postgresql_server=self.psql('SHOW server_version'),
+                    pg_dump=command_output(['docker', 'exec', self.container, 'pg_dump', '--version']),
+                    ansible_core=ansible.group(1) if ansible else None,
+                    python=platform.python_version(),
+                    collection_commit=command_output(['git', '-C', REPO, 'rev-parse', 'HEAD']))
 
     def cleanup(self):
         if self.args.keep:
@@ -415,6 +422,124 @@ class Bench:
             return
         subprocess.run(['docker', 'rm', '-fv', self.container], capture_output=True, check=False)
         shutil.rmtree(self.work, ignore_errors=True)
+
+
+# --- results -----------------------------------------------------------------------------------------------------
+def command_output(argv):
+    """Stripped stdout of a read-only probe, or None when it fails (no git checkout, say)."""
+    try:
+        res = subprocess.run(argv, capture_output=True, text=True, check=False)
+    except OSError:
+        return None
+    return res.stdout.strip() if res.returncode == 0 else None
+
+
+def proc_field(path, field):
+    """A 'field: value' line of a /proc file, or None."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            for line in f:
+                key, sep, value = line.partition(':')
+                if sep and key.strip() == field:
+                    return value.strip()
+    except OSError:
+        pass
+    return None
+
+
+def machine_info():
+    """The machine without its name: CPU, cores, memory, kernel and Docker engine."""
+    mem_kb = proc_field('/proc/meminfo', 'MemTotal')
+    return dict(cpu_model=proc_field('/proc/cpuinfo', 'model name') or platform.processor() or None,
+                cores=os.cpu_count(), memory_bytes=int(mem_kb.split()[0]) * 1024 if mem_kb else None,
+                kernel=platform.release(), arch=platform.machine(),
+                docker_engine=command_output(['docker', 'version', '--format', '{{.Server.Version}}']))
+
+
+def summarize(rows, **info):
+    """info plus median/min/max of every numeric sample field, plus the samples themselves."""
+    out = dict(info)
+    for key in rows[0]:
+        values = [r[key] for r in rows]
+        out[key] = dict(median=statistics.median(values), min=min(values), max=max(values))
+    out['runs'] = rows
+    return out
+
+
+def ident(method):
+    return method.replace('-', '_')
+
+
+def time_ratio_pairs(dumps, restores):
+    """(ratio key, 'dumps' or 'restores', method, baseline) for every time ratio of a run."""
+    pairs = []
+    for k in [k for k in dumps if k == 'ours' or k.startswith('ours[')]:
+        pairs += [('dump_time_%s_over_seed' % k, 'dumps', k, 'seed'), ('dump_time_%s_over_floor' % k, 'dumps', k, 'floor')]
+    pairs += [('restore_time_%s_over_psql' % ident(k), 'restores', k, RESTORE_BASELINE)
+              for k in restores if k != RESTORE_BASELINE]
+    pairs += [('restore_time_%s_over_%s' % (ident(a), ident(b)), 'restores', a, b) for a, b in RESTORE_CHANGES]
+    return pairs
+
+
+def compare(dumps, restores):
+    """Ratios of medians, medians of per-round ratios (robust against load drifting between rounds), targets."""
+    kinds = dict(dumps=dumps, restores=restores)
+    ratios, per_round = {}, {}
+    for key, kind, a, b in time_ratio_pairs(dumps, restores):
+        rows = kinds[kind]
+        ratios[key] = round(rows[a]['seconds']['median'] / rows[b]['seconds']['median'], 4)
+        per_round[key] = round(statistics.median(
+            x['seconds'] / y['seconds'] for x, y in zip(rows[a]['runs'], rows[b]['runs'])), 4)
+    for k in [k for k in dumps if k == 'ours' or k.startswith('ours[')]:
+        ratios['dump_size_%s_over_seed' % k] = round(dumps[k]['bytes']['median'] / dumps['seed']['bytes']['median'], 4)
+    ratios['dump_module_seconds_over_floor'] = round(
+        dumps['ours']['module_seconds']['median'] / dumps['floor']['seconds']['median'], 4)
+    targets = {t.key: dict(method=t.method, what=t.what, meaning=t.meaning, ratio=ratios[t.key], limit=t.limit,
+                           verdict='PASS' if ratios[t.key] <= t.limit else 'MISS') for t in TARGETS}
+    return dict(ratios=ratios, per_round_ratios=per_round, targets=targets)
+
+
+def print_report(r):
+    mb = 2 ** 20
+    p = r['parameters']
+    print('\n== %s: %.0f MB n8n database (generated in %.0f s), %d rounds interleaved, medians (min-max)'
+          % (p['image'], r['generation']['db_bytes'] / mb, r['generation']['seconds'], p['runs']))
+    print('%-40s %22s %22s' % ('dump', 'wall s', 'size MB'))
+    for k, v in r['dumps'].items():
+        s, b = v['seconds'], v['bytes']
+        size = '%8.1f (%.1f-%.1f)' % (b['median'] / mb, b['min'] / mb, b['max'] / mb) if b['max'] else '-'
+        print('%-40s %8.1f (%.1f-%.1f) %22s' % (k, s['median'], s['min'], s['max'], size))
+        if 'module_seconds' in v:
+            m = v['module_seconds']
+            print('%-40s %8.1f (%.1f-%.1f)' % ('  module-reported seconds', m['median'], m['min'], m['max']))
+    print('%-40s %8.1f %13s %8.1f' % ('plain pg_dump > dump.sql (once)', r['plain_dump']['seconds'], '',
+                                      r['plain_dump']['bytes'] / mb))
+    print('%-40s %22s %22s' % ('restore (fresh database each run)', 'wall s', 'rows match source'))
+    for k, v in r['restores'].items():
+        s = v['seconds']
+        print('%-40s %8.1f (%.1f-%.1f) %22s' % (k, s['median'], s['min'], s['max'],
+                                                'yes' if r['restore_matches_source'].get(k) else 'NO'))
+        if 'analyze_seconds' in v:
+            a = v['analyze_seconds']
+            print('%-40s %8.1f (%.1f-%.1f)' % ('  of which ANALYZE', a['median'], a['min'], a['max']))
+    print('\nratios (same run)%s %13s %14s' % (' ' * 36, 'of medians', 'per-round med'))
+    for k, v in r['ratios'].items():
+        per_round = r['per_round_ratios'].get(k)
+        print('  %-52s %13.2f %14s' % (k, v, '' if per_round is None else '%.2f' % per_round))
+    print('\ntargets (informational):')
+    for k, t in r['targets'].items():
+        print('  %-4s %-36s %5.2f <= %.2f  (%s)' % (t['verdict'], k, t['ratio'], t['limit'], t['meaning']))
+
+
+def write_result(result, started):
+    """bench/results/backup-<UTC start time>.json (committed; bench/report.py turns it into README tables)."""
+    directory = os.path.join(REPO, 'bench', 'results')
+    os.makedirs(directory, exist_ok=True)
+    out = os.path.join(directory, 'backup-%s.json' % started.strftime('%Y%m%dT%H%M%SZ'))
+    with open(out, 'w', encoding='utf-8') as f:
+        json.dump(result, f, indent=2)
+        f.write('\n')
+    return out
 
 
 def ensure_venv():

@@ -1,0 +1,186 @@
+#!/usr/bin/env python
+"""Regenerate the results section of bench/README.md from the committed bench/results/*.json.
+
+Writes the newest result per database size between the README's results markers. With --check it changes
+nothing and exits 1 when the README is out of date. Python stdlib only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import re
+import sys
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(BENCH, 'results')
+README = os.path.join(BENCH, 'README.md')
+BEGIN, END = '<!-- results:begin -->', '<!-- results:end -->'
+# Runs smaller or shorter than this only show that the benchmark works; the README says so next to their tables.
+REPRESENTATIVE_GB, REPRESENTATIVE_RUNS = 1.0, 3
+MB = 2 ** 20
+CHANGES = [('ours-session', 'pg_restore-stdin'), ('ours-j2', 'pg_restore-j2')]
+
+
+def load_results(directory=RESULTS):
+    """[(file name, result)] sorted by name, i.e. by UTC start time."""
+    results = []
+    for path in sorted(glob.glob(os.path.join(directory, 'backup-*.json'))):
+        with open(path, encoding='utf-8') as f:
+            results.append((os.path.basename(path), json.load(f)))
+    return results
+
+
+def newest_per_size(results):
+    """The newest result of each --size-gb, largest size first."""
+    newest = {}
+    for name, result in results:
+        newest[result['parameters']['size_gb']] = (name, result)
+    return [newest[size] for size in sorted(newest, reverse=True)]
+
+
+def cell(text):
+    return str(text).replace('|', '\\|')
+
+
+def row(cells):
+    return '| ' + ' | '.join(cell(c) for c in cells) + ' |'
+
+
+def seconds(summary):
+    return '%.1f' % summary['median'], '%.1f-%.1f' % (summary['min'], summary['max'])
+
+
+def ratio(a, b):
+    return '%.2f' % (a['median'] / b['median'])
+
+
+def target_cell(result, method):
+    """PASS/MISS of the targets that belong to this method's row, or '' when it has none."""
+    return '<br>'.join('%s %s %.2f <= %g' % (t['verdict'], t['what'], t['ratio'], t['limit'])
+                       for t in result['targets'].values() if t['method'] == method)
+
+
+def command_line(p):
+    args = ['python bench/backup_bench.py', '--size-gb %g' % p['size_gb'], '--runs %d' % p['runs']]
+    if p['image'] != 'local/postgres:17':
+        args.append('--image ' + p['image'])
+    args += ["--variant '%s'" % v for v in p['variants']]
+    return ' '.join(args)
+
+
+def heading(name, r):
+    p = r['parameters']
+    rounds = '%d round%s' % (p['runs'], '' if p['runs'] == 1 else 's')
+    title = '### %g GB, %s, %s, %s UTC' % (p['size_gb'], rounds, p['image'], r['date'][:16].replace('T', ' '))
+    if p['size_gb'] < REPRESENTATIVE_GB or p['runs'] < REPRESENTATIVE_RUNS:
+        title = '### Smoke run (%g GB, %s), not representative: it only shows that the benchmark works, %s UTC' % (
+            p['size_gb'], rounds, r['date'][:16].replace('T', ' '))
+    return title
+
+
+def version(text):
+    """'17.12' from 'pg_dump (PostgreSQL) 17.12 (Debian 17.12-0+deb13u1)'."""
+    match = re.search(r'\d+(\.\d+)*', text or '')
+    return match.group(0) if match else 'unknown'
+
+
+def context(name, r):
+    """Where the numbers come from: file, command, machine, versions, database."""
+    m, v, g = r['machine'], r['versions'], r['generation']
+    commit = (v['collection_commit'] or 'unknown')[:12]
+    return [
+        '`results/%s`: `%s`' % (name, command_line(r['parameters'])),
+        '',
+        '- Machine: %s, %d cores, %.0f GiB RAM, kernel %s, Docker %s.' % (
+            m['cpu_model'], m['cores'], (m['memory_bytes'] or 0) / 2 ** 30, m['kernel'], m['docker_engine']),
+        '- Versions: PostgreSQL %s, pg_dump %s, ansible-core %s, Python %s, collection commit %s.' % (
+            version(v['postgresql_server']), version(v['pg_dump']), v['ansible_core'], v['python'], commit),
+        '- Database: %.0f MB (`pg_database_size`), %d executions, generated in %.0f s.' % (
+            g['db_bytes'] / MB, g['executions'], g['seconds']),
+    ]
+
+
+def dump_table(r):
+    d = r['dumps']
+    seed, floor = d['seed'], d['floor']
+    lines = [row(['dump', 'median s', 'min-max s', '/ seed', '/ floor', 'MB', 'MB / seed', 'target']),
+             '|---|---:|---:|---:|---:|---:|---:|---|']
+    for method, v in d.items():
+        size = v['bytes']['median']
+        lines.append(row(['`%s`: %s' % (method, v['description']), *seconds(v['seconds']),
+                          ratio(v['seconds'], seed['seconds']), ratio(v['seconds'], floor['seconds']),
+                          '%.1f' % (size / MB) if size else '-',
+                          ratio(v['bytes'], seed['bytes']) if size else '-', target_cell(r, method)]))
+    return lines
+
+
+def restore_table(r):
+    rs = r['restores']
+    base = rs[r['restore_baseline']]['seconds']
+    lines = [row(['restore', 'median s', 'min-max s', '/ psql', 'of which ANALYZE s', 'target']),
+             '|---|---:|---:|---:|---:|---|']
+    for method, v in rs.items():
+        analyze = '%.1f' % v['analyze_seconds']['median'] if 'analyze_seconds' in v else '-'
+        lines.append(row(['`%s`: %s' % (method, v['description']), *seconds(v['seconds']),
+                          ratio(v['seconds'], base), analyze, target_cell(r, method)]))
+    return lines
+
+
+def changes_line(r):
+    """What the role's session settings, one transaction and ANALYZE buy against the same pg_restore without them."""
+    rs = r['restores']
+    parts = ['`%s` / `%s` %s' % (a, b, ratio(rs[a]['seconds'], rs[b]['seconds']))
+             for a, b in CHANGES if a in rs and b in rs]
+    return 'Same run, ratios of median times: %s.' % ', '.join(parts) if parts else ''
+
+
+def render_run(name, r):
+    lines = [heading(name, r), ''] + context(name, r) + [''] + dump_table(r) + [''] + restore_table(r)
+    changes = changes_line(r)
+    return lines + ([''] + [changes] if changes else [])
+
+
+def render(results):
+    if not results:
+        return 'No results yet: run `python bench/backup_bench.py`, then `python bench/report.py`.'
+    return '\n\n'.join('\n'.join(render_run(name, r)) for name, r in newest_per_size(results))
+
+
+def splice(text, section):
+    """text with the lines between the marker lines replaced by section (markers quoted in prose do not count)."""
+    lines = text.split('\n')
+    try:
+        start = lines.index(BEGIN)
+        end = lines.index(END, start)
+    except ValueError:
+        raise SystemExit('%s: no line %s followed by a line %s' % (README, BEGIN, END)) from None
+    return '\n'.join(lines[:start + 1] + [section] + lines[end:])
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--check', action='store_true', help='exit 1 if bench/README.md is out of date; change nothing')
+    args = p.parse_args()
+    with open(README, encoding='utf-8') as f:
+        current = f.read()
+    wanted = splice(current, render(load_results()))
+    if args.check:
+        if wanted != current:
+            print('bench/README.md results are out of date: run python bench/report.py', file=sys.stderr)
+            return 1
+        print('bench/README.md results are up to date')
+        return 0
+    if wanted != current:
+        with open(README, 'w', encoding='utf-8') as f:
+            f.write(wanted)
+        print('updated bench/README.md')
+    else:
+        print('bench/README.md already up to date')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
