@@ -204,8 +204,12 @@ def restore_set_error(value):
             return None
         except ValueError:
             pass
+    hint = ''
+    if re.match(r"\A[0-9]{14}\Z", str(value)):
+        hint = (" (YAML reads an unquoted 20261123_020000 as the number 20261123020000: quote the set name, "
+                "e.g. backup_restore_set: '20261123_020000')")
     return ("backup_restore_set must be empty (the newest good set) or a set name YYYYMMDD_HHMMSS that is a valid "
-            "date and time, such as 20261123_020000, got %r" % (value,))
+            "date and time, such as 20261123_020000, got %r%s" % (value, hint))
 
 
 def _check_paths(values, errors):

@@ -359,3 +359,9 @@ def test_restore_maintenance_work_mem_ok(value):
 def test_restore_maintenance_work_mem_refused(value):
     errors = input_errors({"backup_restore_maintenance_work_mem": value})
     assert len(errors) == 1 and "backup_restore_maintenance_work_mem" in errors[0]
+
+
+@pytest.mark.parametrize("value", [20261123020000, "20261123020000"])
+def test_restore_set_read_as_a_number_says_quote_it(value):
+    errors = input_errors({"backup_restore_set": value})
+    assert len(errors) == 1 and "quote the set name" in errors[0]
