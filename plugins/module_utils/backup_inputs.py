@@ -17,7 +17,9 @@ from __future__ import annotations
 import math
 import posixpath
 import re
-from datetime import datetime
+
+from ansible_collections.n8n_ops.stack.plugins.module_utils import retention
+from ansible_collections.n8n_ops.stack.plugins.module_utils.pg_compression import parse_compression
 
 PATH_VARS = ("backup_root", "backup_project_dir", "backup_log_file")
 PATH_CHARS_RE = re.compile(r"^[A-Za-z0-9._/@+,:-]+\Z")
@@ -26,19 +28,6 @@ SYSTEM_DIRS = frozenset(("/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32",
                          "/sbin", "/sys", "/usr", "/var", "/tmp"))
 # ... nor anything under these (virtual file systems; /tmp and /run are cleared at boot)
 SYSTEM_TREES = ("/proc", "/sys", "/dev", "/run", "/tmp")
-
-# pg_dump -Z, as n8n_ops.stack.pg_dump accepts it (module_utils cannot import from plugins/modules)
-COMPRESSION_RE = re.compile(
-    r"^(?:(?P<none>none)|(?P<method>gzip|lz4|zstd)(?::(?P<level>\d+))?|(?P<legacy>\d))\Z", re.ASCII)
-COMPRESSION_LEVELS = {"gzip": (1, 9), "lz4": (1, 12), "zstd": (1, 22)}
-
-# restic-style duration: h(ours), d(ays), w(eeks), m(onths), y(ears), combinable (1d12h)
-DURATION_RE = re.compile(r"^(?:\d+[hdwmy])+\Z", re.ASCII)
-DURATION_PART_RE = re.compile(r"(\d+)([hdwmy])", re.ASCII)
-
-# backup set names (same as module_utils/retention.py)
-SET_NAME_RE = re.compile(r"^\d{8}_\d{6}\Z", re.ASCII)
-SET_NAME_FORMAT = "%Y%m%d_%H%M%S"
 
 CRON_RANGES = {"backup_cron_hour": (0, 23), "backup_cron_minute": (0, 59)}
 CRON_ITEM_RE = re.compile(r"^(?P<base>\*|(?P<low>\d+)(?:-(?P<high>\d+))?)(?:/(?P<step>\d+))?\Z", re.ASCII)
@@ -140,14 +129,12 @@ def compression_error(value):
     """Why `value` is not a pg_dump -Z value, or None."""
     text = _as_text(value)
     allowed = "none, gzip, lz4, zstd, METHOD:LEVEL (gzip 1-9, lz4 1-12, zstd 1-22) or a single digit 0-9"
-    match = COMPRESSION_RE.match(text) if text is not None else None
-    if not match:
+    if text is None:
         return "backup_pg_compression must be %s, got %r" % (allowed, value)
-    if match.group("level") is not None:
-        method, level = match.group("method"), int(match.group("level"))
-        low, high = COMPRESSION_LEVELS[method]
-        if not low <= level <= high:
-            return "backup_pg_compression: %s level must be %d-%d, got %r" % (method, low, high, value)
+    try:
+        parse_compression(text)
+    except ValueError as e:
+        return "backup_pg_compression must be %s, got %r (%s)" % (allowed, value, e)
     return None
 
 
@@ -178,12 +165,12 @@ def cron_field_error(name, value):
 def duration_error(value):
     if value == "":
         return None
-    if isinstance(value, str) and DURATION_RE.match(value):
-        units = [unit for _count, unit in DURATION_PART_RE.findall(value)]
-        if len(units) == len(set(units)):
-            return None
-    return ("backup_keep_within must be empty or a duration such as 36h, 7d, 2w, 3m, 1y or a combination "
-            "like 1d12h (each unit once), got %r" % (value,))
+    try:
+        retention.parse_duration(value)
+        return None
+    except ValueError:
+        return ("backup_keep_within must be empty or a duration such as 36h, 7d, 2w, 3m, 1y or a combination "
+                "like 1d12h (each unit once), got %r" % (value,))
 
 
 def webhook_error(value):
@@ -198,12 +185,8 @@ def webhook_error(value):
 def restore_set_error(value):
     if value == "":
         return None
-    if isinstance(value, str) and SET_NAME_RE.match(value):
-        try:
-            datetime.strptime(value, SET_NAME_FORMAT)
-            return None
-        except ValueError:
-            pass
+    if retention.parse_name(value) is not None:
+        return None
     hint = ''
     if re.match(r"\A[0-9]{14}\Z", str(value)):
         hint = (" (YAML reads an unquoted 20261123_020000 as the number 20261123020000: quote the set name, "
