@@ -40,12 +40,15 @@ TARGETS = [
     Target('restore_time_ours_session_over_psql', 0.6, 'ours-session', 'time / psql',
            "the backup role's restore <= 0.6x psql < dump.sql"),
 ]
-# What roles/backup/tasks/restore_postgres.yml passes to its pg_restore session (its default maintenance_work_mem).
-RESTORE_PGOPTIONS = '-c synchronous_commit=off -c maintenance_work_mem=256MB'
+# What roles/backup/tasks/restore_postgres.yml passes to its pg_restore session (its defaults), and the same with
+# backup_restore_toast_compression=pglz (the server's default, and the role's restore before lz4).
+RESTORE_PGOPTIONS = '-c synchronous_commit=off -c maintenance_work_mem=256MB -c default_toast_compression=lz4'
+RESTORE_PGOPTIONS_PGLZ = '-c synchronous_commit=off -c maintenance_work_mem=256MB -c default_toast_compression=pglz'
 RESTORE_BASELINE = 'psql'
 # (restore method, baseline) pairs whose ratio shows what the role's session settings, --single-transaction and
 # ANALYZE change against the same pg_restore invocation without them.
-RESTORE_CHANGES = [('ours-session', 'pg_restore-stdin'), ('ours-j2', 'pg_restore-j2')]
+RESTORE_CHANGES = [('ours-session', 'pg_restore-stdin'), ('ours-session', 'ours-session-pglz'),
+                   ('ours-session-pglz', 'pg_restore-stdin'), ('ours-j2', 'pg_restore-j2')]
 RestoreMethod = collections.namedtuple('RestoreMethod', 'description command analyze')
 DUMP_DESCRIPTIONS = {
     'ours': 'n8n_ops.stack.pg_dump module, defaults (custom format, zstd:1)',
@@ -301,6 +304,7 @@ class Bench:
         into = '-U %s -d %s' % (USER, RESTORE_DB)
         mounted = q(MOUNT + '/' + os.path.basename(ours))
         session = '-e PGOPTIONS=%s' % q(RESTORE_PGOPTIONS)
+        session_pglz = '-e PGOPTIONS=%s' % q(RESTORE_PGOPTIONS_PGLZ)
         return {
             'pg_restore-stdin': RestoreMethod(
                 '`pg_restore < ours-1.dump` (stdin, default session)',
@@ -320,6 +324,10 @@ class Bench:
                 ' then `ANALYZE`',
                 'docker exec -i %s %s pg_restore --exit-on-error --no-owner --single-transaction %s < %s'
                 % (session, self.c, into, q(ours)), True),
+            'ours-session-pglz': RestoreMethod(
+                'the same with `backup_restore_toast_compression=pglz` (the server default; the role before lz4)',
+                'docker exec -i %s %s pg_restore --exit-on-error --no-owner --single-transaction %s < %s'
+                % (session_pglz, self.c, into, q(ours)), True),
             'ours-j2': RestoreMethod(
                 '`pg_restore -j 2 --no-owner /bench/ours-1.dump` with PGOPTIONS, then `ANALYZE`',
                 'docker exec %s %s pg_restore --exit-on-error --no-owner -j 2 %s %s' % (session, self.c, into, mounted),
@@ -389,24 +397,26 @@ class Bench:
     def run_restores(self, methods, source_check):
         """Interleaved restore rounds; after each method's first run the restored database must match the source."""
         samples = {k: [] for k in methods}
-        checks = {}
+        checks, sizes = {}, {}
         for n in range(1, self.args.runs + 1):
             for name, method in methods.items():
                 samples[name].append(self.time_restore(method))
                 if n == 1:
                     restored = self.psql(CHECK_SQL, db=RESTORE_DB)
                     checks[name] = restored == source_check
+                    sizes[name] = int(self.psql("SELECT pg_database_size('%s')" % RESTORE_DB))
                     if not checks[name]:
                         raise RuntimeError('restore %r differs from the source: %s vs %s' % (name, restored, source_check))
                 print('  restore round %d %-32s %7.1f s' % (n, name, samples[name][-1]['seconds']), flush=True)
-        restores = {k: summarize(v, description=methods[k].description, command=methods[k].command)
-                    for k, v in samples.items()}
+        restores = {k: summarize(v, description=methods[k].description, command=methods[k].command,
+                                 restored_bytes=sizes[k]) for k, v in samples.items()}
         return restores, checks
 
     def parameters(self):
         a = self.args
         return dict(size_gb=a.size_gb, runs=a.runs, image=a.image, variants=a.variant, server_settings=SERVER_SETTINGS,
-                    shm_size='256m', batch_executions=BATCH, restore_pgoptions=RESTORE_PGOPTIONS)
+                    shm_size='256m', batch_executions=BATCH, restore_pgoptions=RESTORE_PGOPTIONS,
+                    restore_pgoptions_pglz=RESTORE_PGOPTIONS_PGLZ)
 
     def versions(self):
         ansible = re.search(r'\[core ([^\]]+)\]', command_output(['ansible', '--version']) or '')
@@ -514,11 +524,12 @@ def print_report(r):
             print('%-40s %8.1f (%.1f-%.1f)' % ('  module-reported seconds', m['median'], m['min'], m['max']))
     print('%-40s %8.1f %13s %8.1f' % ('plain pg_dump > dump.sql (once)', r['plain_dump']['seconds'], '',
                                       r['plain_dump']['bytes'] / mb))
-    print('%-40s %22s %22s' % ('restore (fresh database each run)', 'wall s', 'rows match source'))
+    print('%-40s %22s %18s %12s' % ('restore (fresh database each run)', 'wall s', 'rows match source', 'restored MB'))
     for k, v in r['restores'].items():
         s = v['seconds']
-        print('%-40s %8.1f (%.1f-%.1f) %22s' % (k, s['median'], s['min'], s['max'],
-                                                'yes' if r['restore_matches_source'].get(k) else 'NO'))
+        print('%-40s %8.1f (%.1f-%.1f) %18s %12.0f' % (k, s['median'], s['min'], s['max'],
+                                                       'yes' if r['restore_matches_source'].get(k) else 'NO',
+                                                       v['restored_bytes'] / mb))
         if 'analyze_seconds' in v:
             a = v['analyze_seconds']
             print('%-40s %8.1f (%.1f-%.1f)' % ('  of which ANALYZE', a['median'], a['min'], a['max']))

@@ -21,7 +21,8 @@ BEGIN, END = '<!-- results:begin -->', '<!-- results:end -->'
 # Runs smaller or shorter than this only show that the benchmark works; the README says so next to their tables.
 REPRESENTATIVE_GB, REPRESENTATIVE_RUNS = 1.0, 3
 MB = 2 ** 20
-CHANGES = [('ours-session', 'pg_restore-stdin'), ('ours-j2', 'pg_restore-j2')]
+CHANGES = [('ours-session', 'pg_restore-stdin'), ('ours-session', 'ours-session-pglz'),
+           ('ours-session-pglz', 'pg_restore-stdin'), ('ours-j2', 'pg_restore-j2')]
 
 
 def load_results(directory=RESULTS):
@@ -120,12 +121,13 @@ def dump_table(r):
 def restore_table(r):
     rs = r['restores']
     base = rs[r['restore_baseline']]['seconds']
-    lines = [row(['restore', 'median s', 'min-max s', '/ psql', 'of which ANALYZE s', 'target']),
-             '|---|---:|---:|---:|---:|---|']
+    lines = [row(['restore', 'median s', 'min-max s', '/ psql', 'of which ANALYZE s', 'restored MB', 'target']),
+             '|---|---:|---:|---:|---:|---:|---|']
     for method, v in rs.items():
         analyze = '%.1f' % v['analyze_seconds']['median'] if 'analyze_seconds' in v else '-'
+        restored = '%.0f' % (v['restored_bytes'] / MB) if v.get('restored_bytes') else '-'
         lines.append(row(['`%s`: %s' % (method, v['description']), *seconds(v['seconds']),
-                          ratio(v['seconds'], base), analyze, target_cell(r, method)]))
+                          ratio(v['seconds'], base), analyze, restored, target_cell(r, method)]))
     return lines
 
 
