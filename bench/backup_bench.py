@@ -94,15 +94,19 @@ CREATE FUNCTION pg_temp.compact(j json) RETURNS text LANGUAGE sql IMMUTABLE AS $
 '''
 
 # 30 credentials and 40 workflows of 3-10 nodes (HTTP URLs, code snippets, credentials references).
-SMALL_TABLES_SQL = r'''
+# WORKFLOWS_SQL's psql variable :active is the SQL expression for workflow_entity.active (bench/rto_bench.py
+# inserts inactive ones into a real n8n, which would otherwise try to activate them).
+CREDENTIALS_SQL = r'''
 INSERT INTO credentials_entity (id, name, data, type)
 SELECT substr(md5('c' || g), 1, 16), 'Credential ' || g,
        encode(convert_to(repeat(md5(random()::text), 6), 'UTF8'), 'base64'),
        (ARRAY['httpBasicAuth','slackApi','googleSheetsOAuth2Api','postgres','openAiApi'])[1 + g % 5]
 FROM generate_series(1, 30) g;
+'''
 
+WORKFLOWS_SQL = r'''
 INSERT INTO workflow_entity (id, name, active, nodes, connections, settings, "versionId", "triggerCount", meta)
-SELECT substr(md5('w' || g), 1, 16), 'Workflow ' || g || ' ' || pg_temp.w() || ' ' || pg_temp.w(), g % 3 > 0,
+SELECT substr(md5('w' || g), 1, 16), 'Workflow ' || g || ' ' || pg_temp.w() || ' ' || pg_temp.w(), :active,
   pg_temp.compact((SELECT json_agg(json_build_object(
       'parameters', json_build_object(
         'url', 'https://api.example.com/v1/' || pg_temp.w() || '/' || md5(random()::text),
@@ -234,10 +238,22 @@ class Bench:
         self.psql('CREATE DATABASE %s' % DB, db='postgres')
 
     def generate(self):
-        target = int(self.args.size_gb * 1024 ** 3)
         start = time.monotonic()
-        self.psql(SCHEMA_SQL + HELPERS_SQL + SMALL_TABLES_SQL)
-        lock, state = threading.Lock(), {'next': 1, 'size': 0, 'error': None}
+        self.psql(SCHEMA_SQL + HELPERS_SQL + CREDENTIALS_SQL + WORKFLOWS_SQL, variables={'active': 'g % 3 > 0'})
+        self.fill(int(self.args.size_gb * 1024 ** 3), start)
+        self.psql("SELECT setval('execution_entity_id_seq', (SELECT max(id) FROM execution_entity)); VACUUM (ANALYZE); CHECKPOINT")
+        gen = dict(seconds=round(time.monotonic() - start, 1), db_bytes=int(self.psql("SELECT pg_database_size('%s')" % DB)),
+                   executions=int(self.psql('SELECT count(*) FROM execution_entity')),
+                   execution_data_bytes=int(self.psql("SELECT pg_total_relation_size('execution_data')")),
+                   avg_data_chars=round(float(self.psql('SELECT avg(length(data)) FROM execution_data'))))
+        print('Generated %s: %.0f MB (pg_database_size), %d executions, avg run data %d chars, in %.0f s (%.1f min)'
+              % (DB, gen['db_bytes'] / 2 ** 20, gen['executions'], gen['avg_data_chars'], gen['seconds'], gen['seconds'] / 60),
+              flush=True)
+        return gen
+
+    def fill(self, target, start, first_id=1):
+        """BATCH_SQL batches from first_id, one session per core, until pg_database_size reaches target bytes."""
+        lock, state = threading.Lock(), {'next': first_id, 'size': 0, 'error': None}
 
         def worker():
             while True:
@@ -248,7 +264,7 @@ class Bench:
                     state['next'] += BATCH
                 try:
                     self.psql(HELPERS_SQL + BATCH_SQL, variables={'lo': lo, 'hi': lo + BATCH - 1})
-                    size = int(self.psql("SELECT pg_database_size('%s')" % DB))
+                    size = int(self.psql("SELECT pg_database_size(current_database())"))
                 except RuntimeError as e:
                     state['error'] = e
                     return
@@ -265,15 +281,6 @@ class Bench:
         error = state['error']
         if error is not None:
             raise error
-        self.psql("SELECT setval('execution_entity_id_seq', (SELECT max(id) FROM execution_entity)); VACUUM (ANALYZE); CHECKPOINT")
-        gen = dict(seconds=round(time.monotonic() - start, 1), db_bytes=int(self.psql("SELECT pg_database_size('%s')" % DB)),
-                   executions=int(self.psql('SELECT count(*) FROM execution_entity')),
-                   execution_data_bytes=int(self.psql("SELECT pg_total_relation_size('execution_data')")),
-                   avg_data_chars=round(float(self.psql('SELECT avg(length(data)) FROM execution_data'))))
-        print('Generated %s: %.0f MB (pg_database_size), %d executions, avg run data %d chars, in %.0f s (%.1f min)'
-              % (DB, gen['db_bytes'] / 2 ** 20, gen['executions'], gen['avg_data_chars'], gen['seconds'], gen['seconds'] / 60),
-              flush=True)
-        return gen
 
     # --- dumps: each returns (wall seconds, bytes, extra) ---------------------------------------------------
     def dump_module(self, name, extra_args, n):
@@ -561,7 +568,7 @@ def ensure_venv():
         sys.exit('activate_venv did not provide ansible')
     os.environ['BACKUP_BENCH_REEXEC'] = '1'
     script = 'source "$1/scripts/common.sh" && activate_venv && shift && exec python "$@"'
-    os.execvp('bash', ['bash', '-c', script, 'bash', REPO, os.path.abspath(__file__)] + sys.argv[1:])
+    os.execvp('bash', ['bash', '-c', script, 'bash', REPO, os.path.abspath(sys.argv[0])] + sys.argv[1:])
 
 
 def main():

@@ -25,10 +25,10 @@ CHANGES = [('ours-session', 'pg_restore-stdin'), ('ours-session', 'ours-session-
            ('ours-session-pglz', 'pg_restore-stdin'), ('ours-j2', 'pg_restore-j2')]
 
 
-def load_results(directory=RESULTS):
-    """[(file name, result)] sorted by name, i.e. by UTC start time."""
+def load_results(directory=RESULTS, kind='backup'):
+    """[(file name, result)] of <kind>-*.json sorted by name, i.e. by UTC start time."""
     results = []
-    for path in sorted(glob.glob(os.path.join(directory, 'backup-*.json'))):
+    for path in sorted(glob.glob(os.path.join(directory, kind + '-*.json'))):
         with open(path, encoding='utf-8') as f:
             results.append((os.path.basename(path), json.load(f)))
     return results
@@ -145,10 +145,36 @@ def render_run(name, r):
     return lines + ([''] + [changes] if changes else [])
 
 
-def render(results):
+def render_rto(name, r):
+    """The newest RTO run: phases of playbooks/restore.yml on a bare host, total against the goal."""
+    m, v, g, p = r['machine'], r['versions'], r['generation'], r['parameters']
+    total = r['restore_seconds']
+    lines = ['### RTO: bare host to n8n answering, %.0f MB database, %s UTC' % (g['db_bytes'] / MB,
+                                                                              r['date'][:16].replace('T', ' ')),
+             '', '`results/%s`: `python bench/rto_bench.py --size-gb %g`' % (name, p['size_gb']), '',
+             '- Machine: %s, %d cores, %.0f GiB RAM, kernel %s, Docker %s.' % (
+                 m['cpu_model'], m['cores'], (m['memory_bytes'] or 0) / 2 ** 30, m['kernel'], m['docker_engine']),
+             '- Versions: PostgreSQL %s, n8n %s, ansible-core %s, collection commit %s.' % (
+                 version(v['postgresql_server']), v['n8n'], v['ansible_core'], (v['collection_commit'] or 'unknown')[:12]),
+             '- Before: %d executions, %.0f MB (`pg_database_size`); backup set %.0f MB, taken in %.0f s; PostgreSQL '
+             'memory limit %s.' % (g['executions'], g['db_bytes'] / MB, sum(r['set_bytes'].values()) / MB,
+                                   r['backup_seconds'], p['postgres_memory_limit']),
+             '- After: rows match %s, credential decrypts %s, readiness HTTP %s.' % (
+                 'yes' if r['checks']['rows_match'] else 'NO', 'yes' if r['checks']['credential_decrypts'] else 'NO',
+                 r['checks']['readiness_status']),
+             '', row(['phase of `playbooks/restore.yml`', 's', 'share']), '|---|---:|---:|']
+    lines += [row([ph['phase'], '%.1f' % ph['seconds'], '%.0f %%' % (100 * ph['seconds'] / total)]) for ph in r['phases']]
+    lines.append(row(['**total** (goal <= %d s: %s)' % (r['goal_seconds'], r['verdict']), '**%.1f**' % total, '100 %']))
+    return lines
+
+
+def render(results, rto=()):
     if not results:
         return 'No results yet: run `python bench/backup_bench.py`, then `python bench/report.py`.'
-    return '\n\n'.join('\n'.join(render_run(name, r)) for name, r in newest_per_size(results))
+    runs = ['\n'.join(render_run(name, r)) for name, r in newest_per_size(results)]
+    if rto:
+        runs.insert(1, '\n'.join(render_rto(*rto[-1])))
+    return '\n\n'.join(runs)
 
 
 def splice(text, section):
@@ -168,7 +194,7 @@ def main():
     args = p.parse_args()
     with open(README, encoding='utf-8') as f:
         current = f.read()
-    wanted = splice(current, render(load_results()))
+    wanted = splice(current, render(load_results(), load_results(kind='rto')))
     if args.check:
         if wanted != current:
             print('bench/README.md results are out of date: run python bench/report.py', file=sys.stderr)
