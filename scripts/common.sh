@@ -64,6 +64,8 @@ link_collection() {
 sanity_tree() {
   local dest="$N8N_OPS_CACHE/sanity/ansible_collections/n8n_ops/stack"
   rm -rf "$dest" && mkdir -p "$dest"
-  (cd "$REPO_ROOT" && git ls-files -co --exclude-standard -z | tar --null -T - -cf -) | tar -C "$dest" -xf -
+  # collections/ holds only the link that makes the checkout n8n_ops.stack for ansible.cfg; a copy needs none
+  (cd "$REPO_ROOT" && git ls-files -co --exclude-standard -z | grep -zv '^collections/' | tar --null -T - -cf -) \
+    | tar -C "$dest" -xf -
   printf '%s\n' "$dest"
 }

@@ -24,7 +24,8 @@ if ! command -v shellcheck >/dev/null 2>&1; then
 fi
 
 stamp="$N8N_OPS_CACHE/toolchain.stamp"
-want=$(cat "$REPO_ROOT/requirements-dev.txt" "$REPO_ROOT/collections-from-ansible.txt" | sha256sum | cut -c1-16)
+want=$(cat "$REPO_ROOT/requirements-dev.txt" "$REPO_ROOT/collections-from-ansible.txt" "${BASH_SOURCE[0]}" \
+  | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$VENV/bin/ansible-playbook" ]; then
   log "toolchain up to date ($VENV)"
   exit 0
@@ -47,6 +48,10 @@ rm -rf "$N8N_OPS_CACHE/collections"
 # shellcheck disable=SC2086
 "$VENV/bin/python" "$REPO_ROOT/scripts/unpack_collections.py" "$wheels"/ansible-"${ansible_pin#ansible==}"-*.whl \
   "$N8N_OPS_CACHE/collections" $names
+# ansible-core also looks for collections on sys.path: with this, the venv's ansible-playbook finds community.*
+# with no ANSIBLE_COLLECTIONS_PATH (as the `ansible` pip package would), e.g. from the repo root as users run it.
+site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+printf '%s\n' "$N8N_OPS_CACHE/collections" >"$site/n8n_ops_collections.pth"
 
 # ansible-test --venv downloads get-pip from a host we cannot reach: a shim that bootstraps pip with ensurepip.
 pip_for_test=$("$VENV/bin/python" - <<'PY'
