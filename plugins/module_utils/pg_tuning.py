@@ -1,0 +1,292 @@
+# Copyright: n8n_ops maintainers
+# SPDX-License-Identifier: MIT (see LICENSE)
+"""PostgreSQL tuning (pure): one function from the container's resources to settings, plus the checks.
+
+PGTune's formulas (le0pard/pgtune) on the memory and CPUs the *postgres container* gets, never the host's, an
+`n8n` profile for n8n's workload (large JSON execution rows written once, read by id, pruned by age), a memory
+budget check (postgresqltuner's) that refuses plans which could be OOM-killed, and validated user overrides.
+Sizes are kB internally (PostgreSQL's own unit for memory settings); settings come out as PostgreSQL strings.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+KB, MB, GB, TB = 1, 1024, 1024 ** 2, 1024 ** 3
+PROFILES = ('web', 'oltp', 'mixed', 'n8n')
+STORAGE = ('ssd', 'hdd', 'san')
+SUPPORTED_MAJORS = (14, 18)
+MEMORY_FLOOR_KB = 256 * MB          # below this there is nothing to tune: PostgreSQL's defaults fit
+BUDGET_FRACTION = 0.8               # of the container limit: page cache and the rest of the container need room
+WORK_MEM_FACTOR = 1.5               # a query may use several work_mem areas (sorts, hashes); postgresqltuner's factor
+CONNECTION_HEADROOM = 10            # backups, monitoring, psql, superuser_reserved_connections
+MAIN_CONNECTIONS = 10               # n8n main: UI, API, webhooks, pruning
+# Never touched by the tuner: they trade durability for speed. synchronous_commit only with an explicit opt-in.
+DATA_SAFETY = ('fsync', 'full_page_writes', 'synchronous_commit', 'wal_sync_method')
+# Minimum and maximum WAL per profile (PGTune), GB.
+WAL_SIZES = {'web': (1, 4), 'oltp': (2, 8), 'mixed': (1, 4), 'n8n': (1, 4)}
+DEFAULT_CONNECTIONS = {'web': 200, 'oltp': 300, 'mixed': 100}
+MEMORY_SETTINGS = ('shared_buffers', 'effective_cache_size', 'maintenance_work_mem', 'work_mem', 'wal_buffers',
+                   'min_wal_size', 'max_wal_size', 'autovacuum_work_mem', 'temp_buffers')
+
+_SIZE_RE = re.compile(r'^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$', re.I)
+_PG_SIZE_RE = re.compile(r'^\s*(\d+)\s*(kB|MB|GB|TB)?\s*$')
+
+
+def parse_memory(value, name='memory'):
+    """Bytes-free size in kB from an int (bytes) or a Docker/Compose/PostgreSQL string: 1g, 768m, 1GiB, 512MB."""
+    if isinstance(value, bool):
+        raise ValueError('%s must be a size like 1g, 768m or 2GB, got %r' % (name, value))
+    if isinstance(value, int):
+        if value <= 0:
+            raise ValueError('%s must be positive, got %r' % (name, value))
+        return value // 1024
+    m = _SIZE_RE.match(str(value))
+    if not m:
+        raise ValueError('%s must be a size like 1g, 768m or 2GB, got %r' % (name, value))
+    number, unit = float(m.group(1)), m.group(2).lower()
+    if not unit and not m.group(3):  # a bare number: bytes, as Docker reads it
+        kb = number / 1024
+    else:
+        kb = number * {'': 1 / 1024, 'k': KB, 'm': MB, 'g': GB, 't': TB}[unit]
+    if kb < 1:
+        raise ValueError('%s must be at least 1kB, got %r' % (name, value))
+    return int(kb)
+
+
+def parse_pg_memory(value, name):
+    """kB from a PostgreSQL memory value ('256MB', '64kB', '1GB' or a number of kB)."""
+    m = _PG_SIZE_RE.match(str(value))
+    if not m:
+        raise ValueError('%s must be a PostgreSQL memory size like 256MB, 64kB or 1GB, got %r' % (name, value))
+    return int(m.group(1)) * {None: KB, 'kB': KB, 'MB': MB, 'GB': GB, 'TB': TB}[m.group(2)]
+
+
+def format_kb(kb):
+    """The largest exact unit PostgreSQL accepts: 262144 -> '256MB', 1048576 -> '1GB', 1500 -> '1500kB'."""
+    for unit, size in (('TB', TB), ('GB', GB), ('MB', MB)):
+        if kb >= size and kb % size == 0:
+            return '%d%s' % (kb // size, unit)
+    return '%dkB' % kb
+
+
+def _floor_mb(kb):
+    """Round down to whole MB above 1 MB (PGTune's output style); small values stay in kB."""
+    return kb - kb % MB if kb >= MB else kb
+
+
+def default_connections(profile, workers, concurrency):
+    """max_connections when not given: for n8n, every worker slot + main + headroom; else PGTune's default."""
+    if profile == 'n8n':
+        return workers * concurrency + MAIN_CONNECTIONS + CONNECTION_HEADROOM
+    return DEFAULT_CONNECTIONS[profile]
+
+
+# --- one function per formula (PGTune), each unit-tested -------------------------------------------------------
+def shared_buffers(mem_kb):
+    return _floor_mb(mem_kb // 4)
+
+
+def effective_cache_size(mem_kb):
+    return _floor_mb(mem_kb * 3 // 4)
+
+
+def maintenance_work_mem(mem_kb):
+    return min(_floor_mb(mem_kb // 16), 8 * GB)
+
+
+def wal_buffers(shared_kb):
+    """3 % of shared_buffers, 32kB..16MB; PGTune rounds 14-16 MB up to 16 MB."""
+    value = shared_kb * 3 // 100
+    if 14 * MB < value < 16 * MB:
+        value = 16 * MB
+    return max(32, min(_floor_mb(value), 16 * MB))
+
+
+def worker_processes(cpus):
+    """(max_worker_processes, max_parallel_workers, per_gather, maintenance) for >= 4 CPUs; None below (defaults)."""
+    if cpus < 4:
+        return None
+    half = int(math.ceil(cpus / 2.0))
+    return cpus, cpus, min(half, 4), min(half, 4)
+
+
+def work_mem(mem_kb, shared_kb, connections, max_workers, profile):
+    """(T - shared_buffers) / ((connections + worker processes) x 3), halved for mixed and n8n, at least 4 MB."""
+    value = (mem_kb - shared_kb) // ((connections + max_workers) * 3)
+    if profile in ('mixed', 'n8n'):
+        value //= 2
+    return max(_floor_mb(value), 4 * MB)
+
+
+def work_mem_cap(mem_kb, shared_kb, maintenance_kb, connections, autovacuum_workers=3):
+    """The largest work_mem (whole MB, at least 1 MB) the memory budget leaves for every connection: PGTune's
+    4 MB floor times hundreds of connections does not fit a small container."""
+    room = mem_kb * BUDGET_FRACTION - shared_kb - autovacuum_workers * maintenance_kb
+    return max(_floor_mb(int(room / (connections * WORK_MEM_FACTOR))), MB)
+
+
+def random_page_cost(storage):
+    return {'ssd': 1.1, 'san': 1.1, 'hdd': 4.0}[storage]
+
+
+def effective_io_concurrency(storage):
+    return {'ssd': 200, 'san': 300, 'hdd': 2}[storage]
+
+
+def huge_pages(shared_kb):
+    return 'try' if shared_kb >= 2 * GB else 'off'
+
+
+def budget(settings, connections, autovacuum_workers=3):
+    """The worst case the plan allows, in kB, against BUDGET_FRACTION of the limit (postgresqltuner's check).
+    Autovacuum workers use autovacuum_work_mem, or maintenance_work_mem when that is -1 (the default)."""
+    vacuum = settings.get('autovacuum_work_mem', '-1')
+    if str(vacuum) == '-1':
+        vacuum = settings['maintenance_work_mem']
+    parts = dict(shared_buffers=parse_pg_memory(settings['shared_buffers'], 'shared_buffers'),
+                 work_mem=int(connections * parse_pg_memory(settings['work_mem'], 'work_mem') * WORK_MEM_FACTOR),
+                 maintenance=autovacuum_workers * parse_pg_memory(vacuum, 'autovacuum_work_mem'))
+    return parts, sum(parts.values())
+
+
+# --- the whole plan ----------------------------------------------------------------------------------------------
+def compute(memory, cpus, profile='n8n', storage='ssd', pg_major=17, max_connections=None, workers=2,
+            concurrency=10):
+    """Settings for a container with `memory` (limit) and `cpus`; raises ValueError naming the bad input."""
+    errors = input_errors(dict(memory=memory, cpus=cpus, profile=profile, storage=storage, pg_major=pg_major,
+                               max_connections=max_connections, workers=workers, concurrency=concurrency))
+    if errors:
+        raise ValueError('; '.join(errors))
+    mem = parse_memory(memory)
+    connections = max_connections or default_connections(profile, workers, concurrency)
+    shared = shared_buffers(mem)
+    parallel = worker_processes(cpus)
+    wal_min, wal_max = WAL_SIZES[profile]
+    s = {
+        'max_connections': connections,
+        'shared_buffers': format_kb(shared),
+        'effective_cache_size': format_kb(effective_cache_size(mem)),
+        'maintenance_work_mem': format_kb(maintenance_work_mem(mem)),
+        'checkpoint_completion_target': 0.9,
+        'wal_buffers': format_kb(wal_buffers(shared)),
+        'default_statistics_target': 100,
+        'random_page_cost': random_page_cost(storage),
+        'effective_io_concurrency': effective_io_concurrency(storage),
+        'work_mem': format_kb(min(work_mem(mem, shared, connections, parallel[0] if parallel else 8, profile),
+                                  work_mem_cap(mem, shared, maintenance_work_mem(mem), connections))),
+        'huge_pages': huge_pages(shared),
+        'min_wal_size': format_kb(wal_min * GB),
+        'max_wal_size': format_kb(wal_max * GB),
+        'jit': 'off',
+        'shared_preload_libraries': 'pg_stat_statements',
+    }
+    if parallel:
+        s.update(max_worker_processes=parallel[0], max_parallel_workers=parallel[1],
+                 max_parallel_workers_per_gather=parallel[2], max_parallel_maintenance_workers=parallel[3])
+    if profile == 'n8n':
+        s.update(n8n_settings(pg_major))
+    return s
+
+
+def n8n_settings(pg_major):
+    """What n8n's execution data asks for beyond PGTune: its rows are tens of KB of JSON, TOASTed on every insert
+    and deleted by age. lz4 compresses them several times faster than pglz (inserts, restores); WAL full-page
+    images of those pages compress well; autovacuum keeps up with pruning's mass deletes."""
+    s = {'default_toast_compression': 'lz4', 'autovacuum_vacuum_scale_factor': 0.05,
+         'autovacuum_analyze_scale_factor': 0.05}
+    s['wal_compression'] = 'lz4' if pg_major >= 15 else 'on'
+    return s
+
+
+def input_errors(v):
+    """Messages naming each bad input; [] when all are fine."""
+    errors = []
+    try:
+        mem = parse_memory(v.get('memory'), 'pg_tuning_memory')
+        if mem < MEMORY_FLOOR_KB:
+            errors.append('pg_tuning_memory is %s, below the %s floor: PostgreSQL\'s defaults already fit; give the '
+                          'postgres container more memory' % (format_kb(mem), format_kb(MEMORY_FLOOR_KB)))
+        host = v.get('host_memory')
+        if host and mem > parse_memory(host, 'host memory'):
+            errors.append('pg_tuning_memory (%s) is more than the host has (%s)'
+                          % (format_kb(mem), format_kb(parse_memory(host, 'host memory'))))
+    except ValueError as exc:
+        errors.append(str(exc))
+    checks = [
+        ('pg_tuning_cpus', v.get('cpus'), lambda x: _is_int(x) and 1 <= x <= 1024, 'an integer from 1 to 1024'),
+        ('pg_tuning_profile', v.get('profile'), lambda x: x in PROFILES, 'one of ' + ', '.join(PROFILES)),
+        ('pg_tuning_storage', v.get('storage'), lambda x: x in STORAGE, 'one of ' + ', '.join(STORAGE)),
+        ('pg_tuning_pg_major', v.get('pg_major'), lambda x: _is_int(x) and SUPPORTED_MAJORS[0] <= x <= SUPPORTED_MAJORS[1],
+         'a PostgreSQL major version from %d to %d' % SUPPORTED_MAJORS),
+        ('pg_tuning_max_connections', v.get('max_connections'), lambda x: x is None or (_is_int(x) and 10 <= x <= 10000),
+         'empty (derived from the workers) or an integer from 10 to 10000'),
+        ('stack_worker_replicas', v.get('workers'), lambda x: _is_int(x) and 0 <= x <= 100, 'an integer from 0 to 100'),
+        ('stack_worker_concurrency', v.get('concurrency'), lambda x: _is_int(x) and 1 <= x <= 1000,
+         'an integer from 1 to 1000'),
+    ]
+    for name, value, ok, what in checks:
+        if not ok(value):
+            errors.append('%s must be %s, got %r' % (name, what, value))
+    return errors
+
+
+def _is_int(x):
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def override_errors(overrides, memory, known=None, allow_synchronous_commit=False):
+    """Messages for user overrides: unknown names (against the server's pg_settings when given), data-safety
+    settings, memory values that do not parse or exceed the container limit."""
+    errors = []
+    mem = parse_memory(memory)
+    for name, value in sorted((overrides or {}).items()):
+        if not re.match(r'^[a-z_][a-z0-9_.]*$', str(name)):
+            errors.append('pg_tuning_overrides: %r is not a PostgreSQL parameter name' % (name,))
+            continue
+        if known is not None and name not in known and '.' not in name:
+            errors.append('pg_tuning_overrides: unknown parameter %r (not in the server\'s pg_settings)' % name)
+            continue
+        if name in DATA_SAFETY and not (name == 'synchronous_commit' and allow_synchronous_commit):
+            errors.append('pg_tuning_overrides: %s is a data-safety setting the tuner never changes%s' % (
+                name, ' (set pg_tuning_allow_async_commit to accept its loss window)' if name == 'synchronous_commit' else ''))
+            continue
+        if name in MEMORY_SETTINGS and str(value) != '-1':
+            try:
+                kb = parse_pg_memory(value, 'pg_tuning_overrides.' + name)
+            except ValueError as exc:
+                errors.append(str(exc))
+                continue
+            if name in ('shared_buffers', 'work_mem', 'maintenance_work_mem', 'autovacuum_work_mem') and kb >= mem:
+                errors.append('pg_tuning_overrides.%s = %s is not below the postgres container\'s memory limit (%s)'
+                              % (name, value, format_kb(mem)))
+    return errors
+
+
+def plan(memory, cpus, profile='n8n', storage='ssd', pg_major=17, max_connections=None, workers=2, concurrency=10,
+         overrides=None, known=None, check_budget=True, allow_synchronous_commit=False, host_memory=None):
+    """compute() with the overrides applied and the budget checked: {'settings', 'computed', 'budget'}.
+    Raises ValueError with every problem (and the numbers) when the inputs or the plan are unsafe."""
+    errors = input_errors(dict(memory=memory, cpus=cpus, profile=profile, storage=storage, pg_major=pg_major,
+                               max_connections=max_connections, workers=workers, concurrency=concurrency,
+                               host_memory=host_memory))
+    if not errors:
+        errors = override_errors(overrides, memory, known, allow_synchronous_commit)
+    if errors:
+        raise ValueError('; '.join(errors))
+    computed = compute(memory, cpus, profile, storage, pg_major, max_connections, workers, concurrency)
+    settings = dict(computed)
+    settings.update({k: v for k, v in (overrides or {}).items()})
+    connections = int(settings['max_connections'])
+    parts, total = budget(settings, connections, int(settings.get('autovacuum_max_workers', 3)))
+    limit = int(parse_memory(memory) * BUDGET_FRACTION)
+    report = dict(parts_kb=parts, total_kb=total, limit_kb=limit, ok=total <= limit)
+    if check_budget and not report['ok']:
+        raise ValueError(
+            'unsafe plan: shared_buffers %s + %d connections x work_mem %s x %.1f + 3 autovacuum workers x %s = %s, '
+            'above %d %% of the postgres container\'s %s (%s); lower the overrides or raise the memory limit'
+            % (format_kb(parts['shared_buffers']), connections, settings['work_mem'], WORK_MEM_FACTOR,
+               format_kb(parts['maintenance'] // 3), format_kb(total), int(BUDGET_FRACTION * 100),
+               format_kb(parse_memory(memory)), format_kb(limit)))
+    return dict(settings=settings, computed=computed, budget=report)

@@ -1,0 +1,206 @@
+import pytest
+
+from ansible_collections.n8n_ops.stack.plugins.module_utils import pg_tuning as t
+
+GB, MB = t.GB, t.MB
+
+
+# --- sizes -------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value, kb", [
+    ("1g", GB), ("768m", 768 * MB), ("1GiB", GB), ("2GB", 2 * GB), ("512MB", 512 * MB), ("1.5g", 1536 * MB),
+    (1073741824, GB), ("1073741824", GB), ("64k", 64), ("1t", 1024 * GB),
+])
+def test_parse_memory_reads_docker_and_postgres_sizes(value, kb):
+    assert t.parse_memory(value) == kb
+
+
+@pytest.mark.parametrize("value", ["", "lots", "-1g", "1 gigabyte", True, 0, "1x", None])
+def test_parse_memory_refuses_what_is_not_a_size(value):
+    with pytest.raises(ValueError, match="memory"):
+        t.parse_memory(value)
+
+
+@pytest.mark.parametrize("kb, text", [(256 * MB, "256MB"), (GB, "1GB"), (1500, "1500kB"), (1536 * MB, "1536MB"),
+                                      (32, "32kB"), (2 * 1024 * GB, "2TB")])
+def test_format_kb_uses_the_largest_exact_unit(kb, text):
+    assert t.format_kb(kb) == text
+
+
+@pytest.mark.parametrize("value, kb", [("256MB", 256 * MB), ("64kB", 64), ("1GB", GB), ("4096", 4096)])
+def test_parse_pg_memory(value, kb):
+    assert t.parse_pg_memory(value, "x") == kb
+
+
+@pytest.mark.parametrize("value", ["1g", "256 mb", "999XB", "-1MB", "1.5GB"])
+def test_parse_pg_memory_names_the_setting(value):
+    with pytest.raises(ValueError, match="work_mem must be a PostgreSQL memory size"):
+        t.parse_pg_memory(value, "work_mem")
+
+
+# --- one test per formula (PGTune) -----------------------------------------------------------------------------
+
+def test_shared_buffers_is_a_quarter_of_the_container_memory():
+    assert t.shared_buffers(GB) == 256 * MB
+    assert t.shared_buffers(24 * GB) == 6 * GB
+
+
+def test_effective_cache_size_is_three_quarters():
+    assert t.effective_cache_size(GB) == 768 * MB
+
+
+def test_maintenance_work_mem_is_a_sixteenth_capped_at_8gb():
+    assert t.maintenance_work_mem(GB) == 64 * MB
+    assert t.maintenance_work_mem(256 * GB) == 8 * GB
+
+
+@pytest.mark.parametrize("shared, wal", [(256 * MB, 7 * MB), (16 * MB, 491), (1024, 32), (500 * MB, 16 * MB),
+                                         (8 * GB, 16 * MB)])
+def test_wal_buffers_is_3_percent_of_shared_buffers_between_32kb_and_16mb(shared, wal):
+    assert t.wal_buffers(shared) == wal
+
+
+def test_parallel_workers_only_from_4_cpus():
+    assert t.worker_processes(2) is None
+    assert t.worker_processes(4) == (4, 4, 2, 2)
+    assert t.worker_processes(16) == (16, 16, 4, 4)
+
+
+def test_work_mem_formula_halved_for_mixed_and_n8n_with_a_4mb_floor():
+    # (24 GB - 6 GB) / ((200 + 8) * 3) = 30247 kB -> 29 MB
+    assert t.work_mem(24 * GB, 6 * GB, 200, 8, "web") == 29 * MB
+    assert t.work_mem(24 * GB, 6 * GB, 200, 8, "mixed") == 14 * MB
+    assert t.work_mem(GB, 256 * MB, 40, 8, "n8n") == 4 * MB
+
+
+def test_storage_sets_random_page_cost_and_io_concurrency():
+    assert (t.random_page_cost("ssd"), t.effective_io_concurrency("ssd")) == (1.1, 200)
+    assert (t.random_page_cost("hdd"), t.effective_io_concurrency("hdd")) == (4.0, 2)
+    assert t.effective_io_concurrency("san") == 300
+
+
+def test_huge_pages_try_from_2gb_of_shared_buffers():
+    assert t.huge_pages(GB) == "off"
+    assert t.huge_pages(2 * GB) == "try"
+
+
+def test_connections_for_n8n_come_from_the_worker_slots():
+    assert t.default_connections("n8n", 2, 10) == 2 * 10 + t.MAIN_CONNECTIONS + t.CONNECTION_HEADROOM
+    assert t.default_connections("web", 2, 10) == 200
+
+
+def test_wal_sizes_per_profile():
+    assert t.compute("4g", 2, profile="oltp")["max_wal_size"] == "8GB"
+    assert t.compute("4g", 2, profile="n8n")["min_wal_size"] == "1GB"
+
+
+def test_n8n_profile_compresses_toast_and_wal_with_lz4():
+    s = t.compute("1g", 2, profile="n8n", pg_major=17)
+    assert s["default_toast_compression"] == "lz4" and s["wal_compression"] == "lz4"
+    assert t.compute("1g", 2, profile="n8n", pg_major=14)["wal_compression"] == "on"
+    assert "default_toast_compression" not in t.compute("1g", 2, profile="web")
+
+
+def test_compute_never_touches_data_safety_settings():
+    for profile in t.PROFILES:
+        assert not set(t.compute("2g", 4, profile=profile)) & set(t.DATA_SAFETY)
+
+
+def test_compute_preloads_pg_stat_statements_and_turns_jit_off():
+    s = t.compute("1g", 2)
+    assert s["shared_preload_libraries"] == "pg_stat_statements" and s["jit"] == "off"
+
+
+# --- inputs --------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("changes, needle", [
+    (dict(memory="999TB", host_memory="24g"), "pg_tuning_memory (999TB) is more than the host has"),
+    (dict(memory="128m"), "below the 256MB floor"),
+    (dict(memory="lots"), "memory must be a size"),
+    (dict(max_connections=-5), "pg_tuning_max_connections must be"),
+    (dict(profile="n8m"), "pg_tuning_profile must be one of web, oltp, mixed, n8n"),
+    (dict(storage="nvme"), "pg_tuning_storage must be one of"),
+    (dict(cpus=0), "pg_tuning_cpus must be"),
+    (dict(pg_major=12), "pg_tuning_pg_major must be"),
+    (dict(workers=True), "stack_worker_replicas must be"),
+])
+def test_bad_inputs_are_named(changes, needle):
+    values = dict(memory="1g", cpus=2, profile="n8n", storage="ssd", pg_major=17, max_connections=None, workers=2,
+                  concurrency=10)
+    values.update(changes)
+    errors = t.input_errors(values)
+    assert any(needle in e for e in errors), errors
+
+
+def test_good_inputs_pass():
+    assert t.input_errors(dict(memory="1g", cpus=2, profile="n8n", storage="ssd", pg_major=17, max_connections=None,
+                               workers=2, concurrency=10, host_memory="24g")) == []
+
+
+KNOWN = {"shared_buffers", "work_mem", "statement_timeout", "fsync", "synchronous_commit", "max_connections"}
+
+
+@pytest.mark.parametrize("overrides, needle", [
+    ({"shared_bufers": "1GB"}, "unknown parameter 'shared_bufers'"),
+    ({"shared_buffers": "2GB"}, "shared_buffers = 2GB is not below the postgres container's memory limit (1GB)"),
+    ({"work_mem": "999TB"}, "work_mem = 999TB is not below"),
+    ({"work_mem": "lots"}, "pg_tuning_overrides.work_mem must be a PostgreSQL memory size"),
+    ({"fsync": "off"}, "fsync is a data-safety setting the tuner never changes"),
+    ({"synchronous_commit": "off"}, "set pg_tuning_allow_async_commit"),
+    ({"bad name!": 1}, "is not a PostgreSQL parameter name"),
+])
+def test_bad_overrides_are_named(overrides, needle):
+    errors = t.override_errors(overrides, "1g", KNOWN)
+    assert any(needle in e for e in errors), errors
+
+
+def test_synchronous_commit_only_with_the_opt_in():
+    assert t.override_errors({"synchronous_commit": "off"}, "1g", KNOWN, allow_synchronous_commit=True) == []
+
+
+def test_extension_settings_with_a_dot_are_not_checked_against_pg_settings():
+    assert t.override_errors({"pg_stat_statements.max": 5000}, "1g", KNOWN) == []
+
+
+# --- plan: overrides win, the budget refuses unsafe plans with the numbers -----------------------------------------
+
+def test_plan_applies_overrides_over_the_computed_values():
+    p = t.plan("1g", 2, overrides={"work_mem": "5MB"}, known=KNOWN)
+    assert p["settings"]["work_mem"] == "5MB" and p["computed"]["work_mem"] == "4MB"
+    assert p["budget"]["ok"]
+
+
+def test_plan_refuses_a_budget_above_80_percent_with_the_numbers():
+    with pytest.raises(ValueError) as err:
+        t.plan("1g", 2, overrides={"work_mem": "64MB"}, known=KNOWN)
+    msg = str(err.value)
+    assert "unsafe plan" in msg and "40 connections x work_mem 64MB" in msg and "80 % of the postgres container's 1GB" in msg
+
+
+def test_plan_budget_check_can_be_disabled():
+    p = t.plan("1g", 2, overrides={"work_mem": "64MB"}, known=KNOWN, check_budget=False)
+    assert not p["budget"]["ok"]
+
+
+def test_budget_counts_autovacuum_work_mem_when_set():
+    parts, total = t.budget({"shared_buffers": "256MB", "work_mem": "4MB", "maintenance_work_mem": "64MB",
+                             "autovacuum_work_mem": "16MB"}, 40)
+    assert parts["maintenance"] == 3 * 16 * MB and total == 256 * MB + int(40 * 4 * MB * 1.5) + 48 * MB
+
+
+def test_work_mem_is_lowered_to_what_the_budget_leaves():
+    # web's 200 connections x PGTune's 4 MB floor x 1.5 would be 1.2 GB in a 2 GB container next to 512 MB of
+    # shared_buffers and 3 x 128 MB of maintenance: the cap leaves (1638 - 512 - 384) / 300 = 2 MB
+    assert t.work_mem_cap(2 * GB, 512 * MB, 128 * MB, 200) == 2 * MB
+    assert t.compute("2g", 2, profile="web")["work_mem"] == "2MB"
+
+
+def test_every_computed_n8n_plan_fits_its_budget():
+    for memory in ("256m", "512m", "1g", "2g", "4g", "16g", "64g"):
+        for cpus in (1, 2, 4, 16):
+            assert t.plan(memory, cpus)["budget"]["ok"], (memory, cpus)
+
+
+def test_too_many_connections_for_the_container_are_refused_with_the_numbers():
+    with pytest.raises(ValueError, match=r"unsafe plan: .* \+ 200 connections x work_mem 1MB"):
+        t.plan("256m", 2, profile="web")
