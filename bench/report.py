@@ -149,8 +149,8 @@ def render_rto(name, r):
     """The newest RTO run: phases of playbooks/restore.yml on a bare host, total against the goal."""
     m, v, g, p = r['machine'], r['versions'], r['generation'], r['parameters']
     total = r['restore_seconds']
-    lines = ['### RTO: bare host to n8n answering, %.0f MB database, %s UTC' % (g['db_bytes'] / MB,
-                                                                              r['date'][:16].replace('T', ' ')),
+    when = r['date'][:16].replace('T', ' ')
+    lines = ['### RTO: bare host to n8n answering, %.0f MB database, %s UTC' % (g['db_bytes'] / MB, when),
              '', '`results/%s`: `python bench/rto_bench.py --size-gb %g`' % (name, p['size_gb']), '',
              '- Machine: %s, %d cores, %.0f GiB RAM, kernel %s, Docker %s.' % (
                  m['cpu_model'], m['cores'], (m['memory_bytes'] or 0) / 2 ** 30, m['kernel'], m['docker_engine']),

@@ -227,8 +227,8 @@ def print_report(r):
           % (r['generation']['db_bytes'] / 2 ** 20))
     for p in r['phases']:
         print('  %-40s %7.1f s' % (p['phase'], p['seconds']))
-    print('  %-40s %7.1f s  %s (goal <= %d s)' % ('total (playbooks/restore.yml)', r['restore_seconds'], r['verdict'],
-                                                 r['goal_seconds']))
+    print('  %-40s %7.1f s  %s (goal <= %d s)'
+          % ('total (playbooks/restore.yml)', r['restore_seconds'], r['verdict'], r['goal_seconds']))
     print('  checks: %s' % r['checks'])
 
 

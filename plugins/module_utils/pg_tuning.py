@@ -203,8 +203,11 @@ def n8n_settings(pg_major):
 def input_errors(v):
     """Messages naming each bad input; [] when all are fine."""
     errors = []
+    if v.get('memory') is None:
+        errors.append('the postgres container has no memory limit: set stack_memory_limits.postgres (and redeploy) '
+                      'or pg_tuning_memory; tuning for the whole host\'s RAM gets PostgreSQL OOM-killed')
     try:
-        mem = parse_memory(v.get('memory'), 'pg_tuning_memory')
+        mem = parse_memory(v.get('memory'), 'pg_tuning_memory') if v.get('memory') is not None else MEMORY_FLOOR_KB
         if mem < MEMORY_FLOOR_KB:
             errors.append('pg_tuning_memory is %s, below the %s floor: PostgreSQL\'s defaults already fit; give the '
                           'postgres container more memory' % (format_kb(mem), format_kb(MEMORY_FLOOR_KB)))
@@ -277,7 +280,7 @@ def plan(memory, cpus, profile='n8n', storage='ssd', pg_major=17, max_connection
         raise ValueError('; '.join(errors))
     computed = compute(memory, cpus, profile, storage, pg_major, max_connections, workers, concurrency)
     settings = dict(computed)
-    settings.update({k: v for k, v in (overrides or {}).items()})
+    settings.update(overrides or {})
     connections = int(settings['max_connections'])
     parts, total = budget(settings, connections, int(settings.get('autovacuum_max_workers', 3)))
     limit = int(parse_memory(memory) * BUDGET_FRACTION)
@@ -290,3 +293,53 @@ def plan(memory, cpus, profile='n8n', storage='ssd', pg_major=17, max_connection
                format_kb(parts['maintenance'] // 3), format_kb(total), int(BUDGET_FRACTION * 100),
                format_kb(parse_memory(memory)), format_kb(limit)))
     return dict(settings=settings, computed=computed, budget=report)
+
+
+# --- the file and the container ----------------------------------------------------------------------------------
+def conf_value(value):
+    """A postgresql.conf value: numbers bare, everything else single-quoted (quotes doubled)."""
+    if isinstance(value, bool):
+        return 'on' if value else 'off'
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'%s'" % str(value).replace("'", "''")
+
+
+def conf_settings(base, settings):
+    """[(name, value)] for the file: the server's own configuration (adopted once, e.g. listen_addresses,
+    TimeZone) under the plan, names compared case-insensitively as PostgreSQL does, sorted."""
+    merged = {}
+    for source in (base or {}), settings:
+        for name, value in source.items():
+            merged[name.lower()] = (name if name.lower() not in merged else merged[name.lower()][0], value)
+    return [(name, conf_value(value)) for name, value in sorted(merged.values(), key=lambda nv: nv[0].lower())]
+
+
+def shm_size(settings, floor='256m'):
+    """Compose shm_size for the postgres container: parallel query's dynamic shared memory lives in /dev/shm
+    (Docker gives 64 MB); sized to shared_buffers, never below the stack's floor. In MiB, as Compose writes it."""
+    shared = parse_pg_memory(settings['shared_buffers'], 'shared_buffers')
+    return '%dm' % (max(shared, parse_memory(floor, 'shm_size')) // MB)
+
+
+def adopt_base(pg_settings):
+    """The running server's settings that come from its configuration file (what initdb wrote): the tuned file
+    keeps them, so replacing the file changes nothing the plan does not name."""
+    return {name: s['value'] for name, s in sorted(pg_settings.items()) if s.get('source') == 'configuration file'}
+
+
+def container_resources(host_config, visible_cpus, worker_cmds, memory='', cpus=0):
+    """(memory, cpus, workers, concurrency) for the plan from `docker inspect` of the postgres container
+    (HostConfig) and the workers' commands. memory/cpus given by the user win. A container without a memory
+    limit gives memory None: the plan then refuses, since the host's RAM is not PostgreSQL's to take."""
+    if not memory:
+        memory = host_config.get('Memory') or None
+    if not cpus:
+        nano = host_config.get('NanoCpus') or 0
+        cpus = max(1, int(math.ceil(nano / 1e9))) if nano else int(visible_cpus)
+    concurrency = 10  # n8n worker's default
+    for cmd in worker_cmds or []:
+        for arg in cmd or []:
+            if str(arg).startswith('--concurrency='):
+                concurrency = int(str(arg).split('=', 1)[1])
+    return memory, cpus, len(worker_cmds or []), concurrency
