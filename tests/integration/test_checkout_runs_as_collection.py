@@ -1,8 +1,10 @@
 """The README's commands work as typed from a clone: ansible.cfg makes the checkout n8n_ops.stack (committed link
 collections/ansible_collections/n8n_ops/stack), with only the venv's bin on PATH and no ANSIBLE_* variables."""
 
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -54,3 +56,32 @@ def test_roles_run_from_the_repo_root():
               '-e', 'backup_root=relative/backups')
     assert res.returncode != 0
     assert 'Invalid n8n_ops.stack.backup input (nothing was changed)' in res.stdout, res.stdout + res.stderr
+
+
+CHECKOUT_STACK = dict(stack_project_dir='/var/tmp/n8n-ops-checkout/project', stack_project_name='n8n-checkout',
+                      stack_n8n_port=15679, stack_owner_email='checkout@example.com',
+                      stack_owner_password='Checkout-test-1')
+
+
+@pytest.fixture(scope='module')
+def deployed_from_checkout():
+    """The README's deploy command, as typed from the repo root, onto the local engine (own project and port)."""
+    extra = json.dumps(CHECKOUT_STACK)
+    res = run('ansible-playbook', 'playbooks/deploy.yml', '-i', 'inventory/local', '-e', extra)
+    try:
+        assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+        yield extra
+    finally:
+        project = CHECKOUT_STACK['stack_project_dir']
+        if os.path.isdir(project):
+            subprocess.run(['docker', 'compose', 'down', '--volumes'], cwd=project, capture_output=True, check=False)
+        shutil.rmtree(os.path.dirname(project), ignore_errors=True)
+
+
+def test_tune_postgres_check_runs_from_the_repo_root(deployed_from_checkout):
+    """The issue's command: ansible-playbook playbooks/tune-postgres.yml -i inventory/local --check."""
+    res = run('ansible-playbook', 'playbooks/tune-postgres.yml', '-i', 'inventory/local', '--check', '--diff',
+              '-e', deployed_from_checkout)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    assert "+shared_buffers = '256MB'" in res.stdout
+    assert not os.path.exists(os.path.join(CHECKOUT_STACK['stack_project_dir'], 'postgres', 'postgresql.conf'))
