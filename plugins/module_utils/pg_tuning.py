@@ -343,3 +343,48 @@ def container_resources(host_config, visible_cpus, worker_cmds, memory='', cpus=
             if str(arg).startswith('--concurrency='):
                 concurrency = int(str(arg).split('=', 1)[1])
     return memory, cpus, len(worker_cmds or []), concurrency
+
+
+# --- the benchmark gate ------------------------------------------------------------------------------------------
+NOISE_FLOOR = 0.03  # below 3 % a difference between two pgbench medians on a shared box is not a signal
+
+
+def median(values):
+    values = sorted(values)
+    n = len(values)
+    return (values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2.0) if n else None
+
+
+def noise(values):
+    """Run-to-run noise of repeated baseline runs: (max - min) / median, at least NOISE_FLOOR."""
+    m = median(values)
+    if not m or len(values) < 2:
+        raise ValueError('the noise needs at least 2 baseline runs with results, got %r' % (values,))
+    return max((max(values) - min(values)) / m, NOISE_FLOOR)
+
+
+def gate(baseline, candidate):
+    """Keep the candidate only if no workload regresses beyond the noise measured from the baseline runs.
+
+    baseline/candidate: {workload: [{'tps': float, 'latency_p95_ms': float}, ...]} from interleaved rounds
+    (B C B C ...). A workload regresses when the candidate's median tps is lower than the baseline's by more than
+    the tps noise, or its median p95 higher by more than the p95 noise. Returns {'keep', 'reasons', 'workloads'}."""
+    report, reasons = {}, []
+    for workload in sorted(baseline):
+        b, c = baseline[workload], candidate.get(workload) or []
+        if not c:
+            raise ValueError('no candidate runs for workload %r' % workload)
+        row = {}
+        for key, worse in (('tps', -1), ('latency_p95_ms', 1)):
+            bm, cm = median([r[key] for r in b]), median([r[key] for r in c])
+            n = noise([r[key] for r in b])
+            change = (cm - bm) / bm
+            regressed = change * worse > n
+            row[key] = dict(baseline=round(bm, 3), candidate=round(cm, 3), change=round(change, 4), noise=round(n, 4),
+                            regressed=regressed)
+            if regressed:
+                reasons.append('%s: %s %s %.1f %% (noise %.1f %%)' % (
+                    workload, 'tps' if key == 'tps' else 'p95 latency', 'fell' if key == 'tps' else 'rose',
+                    abs(change) * 100, n * 100))
+        report[workload] = row
+    return dict(keep=not reasons, reasons=reasons, workloads=report)

@@ -1,5 +1,7 @@
 """n8n_ops.stack.pgbench against a real PostgreSQL 17 container."""
 
+import os
+
 import pytest
 
 from docker_helpers import psql, remove_container, start_container, wait_postgres
@@ -49,3 +51,18 @@ def test_check_mode_runs_nothing(pg, run_module):
     r = run_module('pgbench', dict(container=pg, database='bench_check', builtin='tpcb-like', duration=1), check=True)
     assert r['changed'] and any('pgbench -i' in c for c in r['commands'])
     assert psql(pg, "SELECT count(*) FROM pg_database WHERE datname = 'bench_check'", db='postgres') == '0'
+
+
+def test_n8n_workload_script(pg, run_module):
+    """The pg_tuning role's n8n-shaped script: executions written, read, listed and pruned."""
+    files = os.path.join(os.path.dirname(__file__), '..', '..', 'roles', 'pg_tuning', 'files')
+    with open(os.path.join(files, 'n8n_workload_init.sql'), encoding='utf-8') as f:
+        init_sql = f.read()
+    with open(os.path.join(files, 'n8n_workload.sql'), encoding='utf-8') as f:
+        script = f.read()
+    r = run_module('pgbench', dict(container=pg, database='bench_n8n', init_sql=init_sql, script=script, clients=2,
+                                   duration=3))
+    assert not r.get('failed'), r.get('msg')
+    assert r['transactions'] > 0 and r['failed_transactions'] == 0 and r['latency_p95_ms'] > 0
+    rows = psql(pg, 'SELECT count(*), min(length(data)) FROM execution_data', db='bench_n8n').split('|')
+    assert int(rows[0]) > 19000 and int(rows[1]) > 1000

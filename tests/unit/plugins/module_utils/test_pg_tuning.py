@@ -204,3 +204,43 @@ def test_every_computed_n8n_plan_fits_its_budget():
 def test_too_many_connections_for_the_container_are_refused_with_the_numbers():
     with pytest.raises(ValueError, match=r"unsafe plan: .* \+ 200 connections x work_mem 1MB"):
         t.plan("256m", 2, profile="web")
+
+
+# --- the benchmark gate --------------------------------------------------------------------------------------------
+
+def runs(*pairs):
+    return [{"tps": tps, "latency_p95_ms": p95} for tps, p95 in pairs]
+
+
+def test_median_and_noise():
+    assert t.median([3, 1, 2]) == 2 and t.median([1, 2, 3, 4]) == 2.5
+    assert t.noise([100, 110]) == pytest.approx(10 / 105)
+    assert t.noise([100, 100.5]) == t.NOISE_FLOOR
+
+
+def test_noise_needs_two_runs():
+    with pytest.raises(ValueError, match="at least 2 baseline runs"):
+        t.noise([100])
+
+
+def test_gate_keeps_a_candidate_within_the_noise():
+    g = t.gate({"tpcb": runs((1000, 5.0), (1040, 5.2))}, {"tpcb": runs((1010, 5.1), (990, 5.3))})
+    assert g["keep"] and g["reasons"] == []
+
+
+def test_gate_reverts_a_tps_regression_beyond_the_noise_and_names_the_workload():
+    g = t.gate({"tpcb": runs((1000, 5.0), (1020, 5.0)), "n8n": runs((300, 20.0), (305, 20.5))},
+               {"tpcb": runs((1005, 5.0), (1010, 5.0)), "n8n": runs((250, 20.0), (255, 20.4))})
+    assert not g["keep"]
+    assert g["reasons"] == ["n8n: tps fell 16.5 % (noise 3.0 %)"]
+    assert g["workloads"]["n8n"]["tps"]["regressed"] and not g["workloads"]["tpcb"]["tps"]["regressed"]
+
+
+def test_gate_reverts_a_p95_regression():
+    g = t.gate({"select": runs((5000, 1.0), (5010, 1.0))}, {"select": runs((5005, 1.5), (5000, 1.4))})
+    assert not g["keep"] and g["reasons"][0].startswith("select: p95 latency rose 45.0 %")
+
+
+def test_gate_accepts_improvements():
+    g = t.gate({"n8n": runs((300, 20.0), (310, 21.0))}, {"n8n": runs((400, 15.0), (410, 14.0))})
+    assert g["keep"] and g["workloads"]["n8n"]["tps"]["change"] > 0.3
