@@ -426,10 +426,9 @@ class Bench:
                     restore_pgoptions_pglz=RESTORE_PGOPTIONS_PGLZ)
 
     def versions(self):
-        ansible = re.search(r'\[core ([^\]]+)\]', command_output(['ansible', '--version']) or '')
         return dict(postgresql_server=self.psql('SHOW server_version'),
                     pg_dump=command_output(['docker', 'exec', self.container, 'pg_dump', '--version']),
-                    ansible_core=ansible.group(1) if ansible else None,
+                    ansible_core=ansible_core_version(),
                     python=platform.python_version(),
                     collection_commit=command_output(['git', '-C', REPO, 'rev-parse', 'HEAD']))
 
@@ -549,11 +548,25 @@ def print_report(r):
         print('  %-4s %-36s %5.2f <= %.2f  (%s)' % (t['verdict'], k, t['ratio'], t['limit'], t['meaning']))
 
 
-def write_result(result, started):
-    """bench/results/backup-<UTC start time>.json (committed; bench/report.py turns it into README tables)."""
+def ansible_core_version():
+    m = re.search(r'\[core ([^\]]+)\]', command_output(['ansible', '--version']) or '')
+    return m.group(1) if m else None
+
+
+def run_until_done(bench):
+    """bench.run(), then bench.cleanup() also on errors and SIGTERM."""
+    signal.signal(signal.SIGTERM, lambda *args: sys.exit(143))
+    try:
+        bench.run()
+    finally:
+        bench.cleanup()
+
+
+def write_result(result, started, kind='backup'):
+    """bench/results/<kind>-<UTC start time>.json (committed; bench/report.py turns it into README tables)."""
     directory = os.path.join(REPO, 'bench', 'results')
     os.makedirs(directory, exist_ok=True)
-    out = os.path.join(directory, 'backup-%s.json' % started.strftime('%Y%m%dT%H%M%SZ'))
+    out = os.path.join(directory, '%s-%s.json' % (kind, started.strftime('%Y%m%dT%H%M%SZ')))
     with open(out, 'w', encoding='utf-8') as f:
         json.dump(result, f, indent=2)
         f.write('\n')
@@ -582,12 +595,7 @@ def main():
     p.add_argument('--workdir', default='/tmp/bench', help='dumps go to WORKDIR/<container>/')
     args = p.parse_args()
     ensure_venv()
-    bench = Bench(args)
-    signal.signal(signal.SIGTERM, lambda *args: sys.exit(143))
-    try:
-        bench.run()
-    finally:
-        bench.cleanup()
+    run_until_done(Bench(args))
 
 
 if __name__ == '__main__':

@@ -19,7 +19,6 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -170,19 +169,14 @@ class Rto(bb.Bench):
                       set_bytes=set_bytes, restore_seconds=round(restore_seconds, 1), phases=phases, checks=checks,
                       verdict='PASS' if restore_seconds <= GOAL_SECONDS else 'MISS')
         print_report(result)
-        print('\nresults: %s (python bench/report.py updates bench/README.md)' % write_result(result, started))
+        out = os.path.relpath(bb.write_result(result, started, 'rto'), REPO)
+        print('\nresults: %s (python bench/report.py updates bench/README.md)' % out)
 
     def versions(self):
-        out = self.playbook_version()
-        return dict(postgresql_server=self.psql('SHOW server_version'), ansible_core=out,
+        return dict(postgresql_server=self.psql('SHOW server_version'), ansible_core=bb.ansible_core_version(),
                     n8n=subprocess.run(['docker', 'exec', '%s-n8n-1' % PROJECT, 'n8n', '--version'], capture_output=True,
                                        text=True, check=False).stdout.strip() or None,
                     collection_commit=bb.command_output(['git', '-C', REPO, 'rev-parse', 'HEAD']))
-
-    @staticmethod
-    def playbook_version():
-        m = re.search(r'\[core ([^\]]+)\]', bb.command_output(['ansible', '--version']) or '')
-        return m.group(1) if m else None
 
 
 def stack_default(service):
@@ -232,15 +226,6 @@ def print_report(r):
     print('  checks: %s' % r['checks'])
 
 
-def write_result(result, started):
-    os.makedirs(os.path.join(BENCH, 'results'), exist_ok=True)
-    out = os.path.join(BENCH, 'results', 'rto-%s.json' % started.strftime('%Y%m%dT%H%M%SZ'))
-    with open(out, 'w', encoding='utf-8') as f:
-        json.dump(result, f, indent=2)
-        f.write('\n')
-    return os.path.relpath(out, REPO)
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--size-gb', type=float, default=1.0, help='minimum pg_database_size of n8n before the backup')
@@ -249,12 +234,7 @@ def main():
     p.add_argument('--keep', action='store_true', help='keep the restored stack and the backup set')
     args = p.parse_args()
     bb.ensure_venv()
-    bench = Rto(args)
-    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
-    try:
-        bench.run()
-    finally:
-        bench.cleanup()
+    bb.run_until_done(Rto(args))
 
 
 if __name__ == '__main__':
