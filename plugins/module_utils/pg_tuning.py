@@ -159,6 +159,11 @@ def compute(memory, cpus, profile='n8n', storage='ssd', pg_major=17, max_connect
                                max_connections=max_connections, workers=workers, concurrency=concurrency))
     if errors:
         raise ValueError('; '.join(errors))
+    return _settings(memory, cpus, profile, storage, pg_major, max_connections, workers, concurrency)
+
+
+def _settings(memory, cpus, profile, storage, pg_major, max_connections, workers, concurrency):
+    """compute() on inputs already checked by input_errors()."""
     mem = parse_memory(memory)
     connections = max_connections or default_connections(profile, workers, concurrency)
     shared = shared_buffers(mem)
@@ -278,7 +283,7 @@ def plan(memory, cpus, profile='n8n', storage='ssd', pg_major=17, max_connection
         errors = override_errors(overrides, memory, known, allow_synchronous_commit)
     if errors:
         raise ValueError('; '.join(errors))
-    computed = compute(memory, cpus, profile, storage, pg_major, max_connections, workers, concurrency)
+    computed = _settings(memory, cpus, profile, storage, pg_major, max_connections, workers, concurrency)
     settings = dict(computed)
     settings.update(overrides or {})
     connections = int(settings['max_connections'])
