@@ -1,5 +1,8 @@
 """Filters used by the pg_tuning role; the logic lives in module_utils/pg_tuning.py."""
 
+import base64
+import io
+
 from ansible.errors import AnsibleFilterError
 from ansible_collections.n8n_ops.stack.plugins.module_utils import pg_tuning
 
@@ -34,6 +37,56 @@ def _conf_settings(settings, base=None):
     return pg_tuning.conf_settings(base, settings)
 
 
+def _gate(runs, floor=pg_tuning.NOISE_FLOOR):
+    try:
+        return pg_tuning.gate_runs(runs, float(floor))
+    except (KeyError, ValueError, ZeroDivisionError) as exc:
+        raise AnsibleFilterError('pg_tuning_gate: %s' % exc, orig_exc=exc)
+
+
+def _chart(report):
+    """The report's gated steps as a PNG (base64): per workload, tps and p95 latency before/after each step, with
+    the baseline's noise band. '' when matplotlib is not installed on the controller (the report says so)."""
+    try:
+        import matplotlib
+        matplotlib.use('Agg')
+        from matplotlib import pyplot
+    except ImportError:
+        return ''
+    steps = [s for s in report.get('steps', []) if s.get('gate')]
+    if not steps:
+        return ''
+    workloads = sorted({w for s in steps for w in s['gate']['workloads']})
+    fig, axes = pyplot.subplots(2, len(workloads), figsize=(4.2 * len(workloads), 6.4), squeeze=False)
+    for col, workload in enumerate(workloads):
+        for row, (key, label) in enumerate((('tps', 'tps (higher is better)'), ('latency_p95_ms', 'p95 ms (lower is better)'))):
+            ax = axes[row][col]
+            names, before, after, band, colors = [], [], [], [], []
+            for s in steps:
+                r = s['gate']['workloads'].get(workload, {}).get(key)
+                if not r:
+                    continue
+                names.append(s['name'])
+                before.append(r['baseline'])
+                after.append(r['candidate'])
+                band.append(r['baseline'] * r['noise'])
+                colors.append('#c0392b' if r['regressed'] else '#27ae60')
+            x = list(range(len(names)))
+            ax.bar([i - 0.2 for i in x], before, 0.4, yerr=band, capsize=4, color='#95a5a6', label='before (noise band)')
+            ax.bar([i + 0.2 for i in x], after, 0.4, color=colors, label='after (red: regressed)')
+            ax.set_xticks(x)
+            ax.set_xticklabels(names, fontsize=7, rotation=15)
+            ax.set_title('%s: %s' % (workload, label), fontsize=9)
+            if row == 0 and col == 0:
+                ax.legend(fontsize=7)
+    fig.suptitle(report.get('title', 'PostgreSQL tuning'), fontsize=10)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format='png', dpi=90)
+    pyplot.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -43,4 +96,11 @@ class FilterModule:
             "pg_tuning_shm_size": pg_tuning.shm_size,
             "pg_tuning_adopt_base": pg_tuning.adopt_base,
             "pg_tuning_parse_memory": pg_tuning.parse_memory,
+            "pg_tuning_stages": pg_tuning.stages,
+            "pg_tuning_gate": _gate,
+            "pg_tuning_bench_records": pg_tuning.bench_records,
+            "pg_tuning_improves": pg_tuning.improves,
+            "pg_tuning_neighbours": pg_tuning.neighbours,
+            "pg_tuning_summary": pg_tuning.report_summary,
+            "pg_tuning_chart": _chart,
         }

@@ -195,6 +195,29 @@ def _settings(memory, cpus, profile, storage, pg_major, max_connections, workers
     return s
 
 
+def pgtune(memory, cpus, profile='mixed', storage='ssd', max_connections=None):
+    """What PGTune itself prints for these inputs (its formulas, uncapped work_mem, none of our additions): the
+    baseline the benchmark compares against. profile: web, oltp or mixed."""
+    mem = parse_memory(memory)
+    connections = max_connections or DEFAULT_CONNECTIONS[profile]
+    shared = shared_buffers(mem)
+    parallel = worker_processes(cpus)
+    wal_min, wal_max = WAL_SIZES[profile]
+    s = {
+        'max_connections': connections, 'shared_buffers': format_kb(shared),
+        'effective_cache_size': format_kb(effective_cache_size(mem)),
+        'maintenance_work_mem': format_kb(maintenance_work_mem(mem)), 'checkpoint_completion_target': 0.9,
+        'wal_buffers': format_kb(wal_buffers(shared)), 'default_statistics_target': 100,
+        'random_page_cost': random_page_cost(storage), 'effective_io_concurrency': effective_io_concurrency(storage),
+        'work_mem': format_kb(work_mem(mem, shared, connections, parallel[0] if parallel else 8, profile)),
+        'huge_pages': huge_pages(shared), 'min_wal_size': format_kb(wal_min * GB), 'max_wal_size': format_kb(wal_max * GB),
+    }
+    if parallel:
+        s.update(max_worker_processes=parallel[0], max_parallel_workers=parallel[1],
+                 max_parallel_workers_per_gather=parallel[2], max_parallel_maintenance_workers=parallel[3])
+    return s
+
+
 def n8n_settings(pg_major):
     """What n8n's execution data asks for beyond PGTune: its rows are tens of KB of JSON, TOASTed on every insert
     and deleted by age. lz4 compresses them several times faster than pglz (inserts, restores); WAL full-page
@@ -360,15 +383,15 @@ def median(values):
     return (values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2.0) if n else None
 
 
-def noise(values):
-    """Run-to-run noise of repeated baseline runs: (max - min) / median, at least NOISE_FLOOR."""
+def noise(values, floor=NOISE_FLOOR):
+    """Run-to-run noise of repeated baseline runs: (max - min) / median, at least `floor`."""
     m = median(values)
     if not m or len(values) < 2:
         raise ValueError('the noise needs at least 2 baseline runs with results, got %r' % (values,))
-    return max((max(values) - min(values)) / m, NOISE_FLOOR)
+    return max((max(values) - min(values)) / m, floor)
 
 
-def gate(baseline, candidate):
+def gate(baseline, candidate, floor=NOISE_FLOOR):
     """Keep the candidate only if no workload regresses beyond the noise measured from the baseline runs.
 
     baseline/candidate: {workload: [{'tps': float, 'latency_p95_ms': float}, ...]} from interleaved rounds
@@ -382,10 +405,10 @@ def gate(baseline, candidate):
         row = {}
         for key, worse in (('tps', -1), ('latency_p95_ms', 1)):
             bm, cm = median([r[key] for r in b]), median([r[key] for r in c])
-            n = noise([r[key] for r in b])
-            change = (cm - bm) / bm
+            n = noise([r[key] for r in b], floor)
+            change = round((cm - bm) / bm, 4)
             regressed = change * worse > n
-            row[key] = dict(baseline=round(bm, 3), candidate=round(cm, 3), change=round(change, 4), noise=round(n, 4),
+            row[key] = dict(baseline=round(bm, 3), candidate=round(cm, 3), change=change, noise=round(n, 4),
                             regressed=regressed)
             if regressed:
                 reasons.append('%s: %s %s %.1f %% (noise %.1f %%)' % (
@@ -393,3 +416,168 @@ def gate(baseline, candidate):
                     abs(change) * 100, n * 100))
         report[workload] = row
     return dict(keep=not reasons, reasons=reasons, workloads=report)
+
+
+def gate_runs(runs, floor=NOISE_FLOOR):
+    """gate() on the flat list the role collects: [{'side': 'baseline'|'candidate', 'workload', 'tps',
+    'latency_p95_ms', ...}] in the order they ran."""
+    sides = {'baseline': {}, 'candidate': {}}
+    for r in runs:
+        sides[r['side']].setdefault(r['workload'], []).append(r)
+    return gate(sides['baseline'], sides['candidate'], floor)
+
+
+BENCH_KEYS = ('tps', 'latency_p95_ms', 'latency_p50_ms', 'latency_avg_ms', 'transactions')
+
+
+def bench_records(results, side):
+    """The role's loop of pgbench module results (each with its workload as `item`) as gate_runs() records."""
+    records = []
+    for r in results:
+        record = dict(side=side, workload=r['item'])
+        record.update((k, r[k]) for k in BENCH_KEYS if k in r)
+        records.append(record)
+    return records
+
+
+def improves(gate_report, workload, key='tps'):
+    """True when the candidate beat the baseline on `workload` by more than the noise (the search keeps only
+    neighbours that do)."""
+    row = gate_report['workloads'].get(workload, {}).get(key)
+    return bool(row) and row['change'] > row['noise']
+
+
+# --- stages --------------------------------------------------------------------------------------------------------
+RESTART_CONTEXTS = ('postmaster', 'internal')
+
+
+def same_value(a, b):
+    """PostgreSQL values compared as the server reads them: sizes by kB ('1GB' == '1024MB'), numbers as
+    numbers, the rest case-insensitively."""
+    for parse in (lambda v: parse_pg_memory(v, 'value'), float):
+        try:
+            return parse(a) == parse(b)
+        except (TypeError, ValueError):
+            continue
+    return str(a).strip().lower() == str(b).strip().lower()
+
+
+def stages(settings, pg_settings):
+    """Split a plan into what a reload applies and what needs a restart, from the running server's pg_settings
+    ({name: {'value', 'context', ...}}). Returns {'current', 'reload', 'restart', 'reload_changes'}:
+    current - every planned name the server knows, at the value it runs with (the file that changes nothing);
+    reload - the plan, but restart-only settings at their running values (stage 1's file);
+    restart - names whose change needs a restart (unknown names too: a library's settings before it is loaded);
+    reload_changes - names stage 1 changes."""
+    current, reload, restart, reload_changes = {}, {}, [], []
+    for name, value in sorted(settings.items()):
+        known = pg_settings.get(name) or pg_settings.get(name.lower())
+        if known is None:
+            restart.append(name)
+            continue
+        current[name] = known['value']
+        if same_value(value, known['value']):
+            reload[name] = value
+        elif known.get('context') in RESTART_CONTEXTS:
+            reload[name] = known['value']
+            restart.append(name)
+        else:
+            reload[name] = value
+            reload_changes.append(name)
+    return dict(current=current, reload=reload, restart=restart, reload_changes=reload_changes)
+
+
+# --- the search (opt-in): a few neighbours of the computed plan ---------------------------------------------------
+RANDOM_PAGE_COSTS = (1.1, 2.0, 4.0)
+
+
+def neighbours(settings, memory, connections=None):
+    """Bounded alternatives to try after the computed plan passed its gate, cheapest first (reload-only ones before
+    shared_buffers, which needs a restart); each fits the memory budget. [{'label', 'changes', 'restart'}]."""
+    mem = parse_memory(memory)
+    connections = int(connections or settings['max_connections'])
+    limit = mem * BUDGET_FRACTION
+    out = []
+
+    def fits(changes):
+        trial = dict(settings, **changes)
+        return budget(trial, connections, int(trial.get('autovacuum_max_workers', 3)))[1] <= limit
+
+    def add(label, changes, restart=False):
+        if fits(changes):
+            out.append(dict(label=label, changes=changes, restart=restart))
+
+    for cost in RANDOM_PAGE_COSTS:
+        if not same_value(cost, settings.get('random_page_cost', 4.0)):
+            add('random_page_cost %s' % cost, {'random_page_cost': cost})
+    work = parse_pg_memory(settings['work_mem'], 'work_mem')
+    add('work_mem x2', {'work_mem': format_kb(work * 2)})
+    if work // 2 >= MB:
+        add('work_mem x0.5', {'work_mem': format_kb(_floor_mb(work // 2))})
+    wal = parse_pg_memory(settings['max_wal_size'], 'max_wal_size')
+    add('max_wal_size x2', {'max_wal_size': format_kb(wal * 2)})
+    shared = parse_pg_memory(settings['shared_buffers'], 'shared_buffers')
+    for factor in (0.5, 1.5):
+        value = _floor_mb(int(shared * factor))
+        add('shared_buffers x%s' % factor, {'shared_buffers': format_kb(value),
+                                            'wal_buffers': format_kb(wal_buffers(value))}, restart=True)
+    return out
+
+
+# --- the report ----------------------------------------------------------------------------------------------------
+def _pct(x):
+    return '%+.1f %%' % (x * 100)
+
+
+def report_markdown(report):
+    """The tuning report as Markdown: one table per gated step (stage or search neighbour) with medians, change,
+    noise and the verdict per workload. `report`: {'title', 'settings', 'bench', 'steps': [{'name', 'changes',
+    'switch', 'gate', 'kept', 'note'}]}."""
+    lines = ['# %s' % report.get('title', 'PostgreSQL tuning report'), '']
+    bench = report.get('bench') or {}
+    if bench:
+        lines += ['Benchmark gate: %s rounds of baseline and candidate, interleaved; %s s per run, %s clients; a '
+                  'workload regresses when its median tps falls, or its median p95 latency rises, by more than the '
+                  'noise (spread of the baseline runs, at least %s).'
+                  % (bench.get('rounds'), bench.get('duration'), bench.get('clients'),
+                     '%.0f %%' % (100 * bench.get('noise_floor', NOISE_FLOOR))), '']
+    for step in report.get('steps', []):
+        verdict = 'kept' if step.get('kept') else 'reverted'
+        lines += ['## %s: %s' % (step['name'], verdict), '']
+        if step.get('changes'):
+            lines += ['Changes (%s): %s' % (step.get('switch', 'reload'), ', '.join(
+                '`%s = %s`' % (k, v) for k, v in sorted(step['changes'].items()))), '']
+        g = step.get('gate')
+        if g:
+            lines += ['| workload | tps before | tps after | change | noise | p95 ms before | p95 ms after | change '
+                      '| noise | verdict |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|']
+            for workload, row in sorted(g['workloads'].items()):
+                t, p = row['tps'], row['latency_p95_ms']
+                bad = t['regressed'] or p['regressed']
+                lines.append('| %s | %.1f | %.1f | %s | %.1f %% | %.2f | %.2f | %s | %.1f %% | %s |' % (
+                    workload, t['baseline'], t['candidate'], _pct(t['change']), t['noise'] * 100, p['baseline'],
+                    p['candidate'], _pct(p['change']), p['noise'] * 100, 'regressed' if bad else 'ok'))
+            lines.append('')
+            for reason in g.get('reasons', []):
+                lines.append('- regression: %s' % reason)
+        if step.get('note'):
+            lines.append('- %s' % step['note'])
+        lines.append('')
+    if report.get('settings'):
+        lines += ['## Settings in effect', '', '| setting | value |', '|---|---|']
+        lines += ['| %s | %s |' % (k, v) for k, v in sorted(report['settings'].items())]
+        lines.append('')
+    return '\n'.join(lines)
+
+
+def report_summary(report):
+    """One line per gated step for the play's output."""
+    out = []
+    for step in report.get('steps', []):
+        g = step.get('gate') or {}
+        parts = ['%s tps %s p95 %s' % (w, _pct(r['tps']['change']), _pct(r['latency_p95_ms']['change']))
+                 for w, r in sorted(g.get('workloads', {}).items())]
+        out.append('%s: %s%s%s' % (step['name'], 'kept' if step.get('kept') else 'REVERTED',
+                                   ' (' + '; '.join(parts) + ')' if parts else '',
+                                   ' - ' + '; '.join(g.get('reasons', [])) if g.get('reasons') else ''))
+    return out

@@ -244,3 +244,120 @@ def test_gate_reverts_a_p95_regression():
 def test_gate_accepts_improvements():
     g = t.gate({"n8n": runs((300, 20.0), (310, 21.0))}, {"n8n": runs((400, 15.0), (410, 14.0))})
     assert g["keep"] and g["workloads"]["n8n"]["tps"]["change"] > 0.3
+
+
+def test_the_noise_floor_is_a_parameter():
+    g = t.gate({"n8n": runs((300, 20.0), (301, 20.0))}, {"n8n": runs((200, 20.0), (210, 20.0))}, floor=0.5)
+    assert g["keep"] and g["workloads"]["n8n"]["tps"]["noise"] == 0.5
+
+
+def records(side, workload, *pairs):
+    return [dict(side=side, workload=workload, tps=tps, latency_p95_ms=p95) for tps, p95 in pairs]
+
+
+def test_gate_runs_splits_the_interleaved_records_by_side():
+    flat = records("baseline", "tpcb", (1000, 5.0), (1010, 5.0)) + records("candidate", "tpcb", (700, 5.0), (690, 5.0))
+    g = t.gate_runs(flat)
+    assert not g["keep"] and g["reasons"][0].startswith("tpcb: tps fell 30.9 %")
+
+
+def test_bench_records_take_the_workload_from_the_loop_item():
+    results = [{"item": "n8n", "tps": 120.5, "latency_p95_ms": 30.1, "commands": ["pgbench"], "changed": True}]
+    assert t.bench_records(results, "candidate") == [
+        {"side": "candidate", "workload": "n8n", "tps": 120.5, "latency_p95_ms": 30.1}]
+
+
+def test_improves_needs_more_than_the_noise():
+    up = t.gate({"n8n": runs((300, 20.0), (306, 20.0))}, {"n8n": runs((330, 20.0), (331, 20.0))})
+    flat = t.gate({"n8n": runs((300, 20.0), (306, 20.0))}, {"n8n": runs((305, 20.0), (306, 20.0))})
+    assert t.improves(up, "n8n") and not t.improves(flat, "n8n") and not t.improves(up, "tpcb")
+
+
+# --- stages ----------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("a, b, same", [("1GB", "1024MB", True), ("4MB", "4096kB", True), (0.9, "0.9", True),
+                                        ("lz4", "LZ4", True), ("256MB", "128MB", False), (1.1, "4", False),
+                                        ("off", "on", False)])
+def test_same_value_compares_as_postgresql_reads(a, b, same):
+    assert t.same_value(a, b) is same
+
+
+PG = {"shared_buffers": {"value": "128MB", "context": "postmaster"},
+      "work_mem": {"value": "4MB", "context": "user"},
+      "random_page_cost": {"value": "4", "context": "user"},
+      "max_connections": {"value": "100", "context": "postmaster"},
+      "jit": {"value": "on", "context": "user"}}
+
+
+def test_stages_split_reload_and_restart_settings():
+    s = t.stages({"shared_buffers": "256MB", "work_mem": "4MB", "random_page_cost": 1.1, "max_connections": 100,
+                  "jit": "off", "pg_stat_statements.track": "all"}, PG)
+    assert s["restart"] == ["pg_stat_statements.track", "shared_buffers"]
+    assert s["reload_changes"] == ["jit", "random_page_cost"]
+    assert s["reload"] == {"shared_buffers": "128MB", "work_mem": "4MB", "random_page_cost": 1.1, "max_connections": 100,
+                           "jit": "off"}
+    assert s["current"] == {"shared_buffers": "128MB", "work_mem": "4MB", "random_page_cost": "4", "max_connections": "100",
+                            "jit": "on"}
+
+
+def test_stages_of_a_plan_already_live_change_nothing():
+    s = t.stages({"shared_buffers": "128MB", "work_mem": "4096kB"}, PG)
+    assert s["restart"] == [] and s["reload_changes"] == []
+
+
+# --- PGTune itself and the search -----------------------------------------------------------------------------------
+
+def test_pgtune_is_the_formulas_without_our_additions():
+    s = t.pgtune("1536m", 2, max_connections=40)
+    assert s["shared_buffers"] == "384MB" and s["work_mem"] == "4MB" and s["max_connections"] == 40
+    assert not {"jit", "shared_preload_libraries", "default_toast_compression"} & set(s)
+
+
+def test_pgtune_keeps_its_uncapped_work_mem_where_ours_caps_it():
+    ours = t.compute("512m", 2, profile="web")
+    assert t.pgtune("512m", 2, profile="web")["work_mem"] == "4MB" and ours["work_mem"] == "1MB"
+
+
+def test_neighbours_are_bounded_fit_the_budget_and_put_restarts_last():
+    settings = t.plan("1536m", 2)["settings"]
+    n = t.neighbours(settings, "1536m")
+    labels = [x["label"] for x in n]
+    assert labels == ["random_page_cost 2.0", "random_page_cost 4.0", "work_mem x2", "work_mem x0.5",
+                      "max_wal_size x2", "shared_buffers x0.5", "shared_buffers x1.5"]
+    assert [x["restart"] for x in n] == [False] * 5 + [True] * 2
+    assert n[-1]["changes"] == {"shared_buffers": "576MB", "wal_buffers": "16MB"}
+
+
+def test_neighbours_leave_out_what_breaks_the_budget():
+    settings = t.plan("1536m", 2, overrides={"shared_buffers": "512MB"})["settings"]
+    labels = [x["label"] for x in t.neighbours(settings, "1536m")]
+    assert "shared_buffers x1.5" not in labels and "shared_buffers x0.5" in labels
+
+
+# --- the report ------------------------------------------------------------------------------------------------------
+
+REPORT = {
+    "title": "PostgreSQL tuning T", "bench": {"rounds": 3, "duration": 10, "clients": 4, "noise_floor": 0.03},
+    "steps": [
+        {"name": "stage 0 (container)", "kept": True, "note": "postgres recreated"},
+        {"name": "stage 1 (reload)", "switch": "reload", "changes": {"jit": "off"}, "kept": False,
+         "gate": t.gate({"tpcb": runs((1000, 5.0), (1010, 5.0))}, {"tpcb": runs((700, 8.0), (690, 8.0))})},
+    ],
+    "settings": {"jit": "off"},
+}
+
+
+def test_report_markdown_has_a_table_per_gated_step_and_the_reasons():
+    md = t.report_markdown(REPORT)
+    assert md.startswith("# PostgreSQL tuning T")
+    assert "## stage 1 (reload): reverted" in md and "Changes (reload): `jit = off`" in md
+    assert "| tpcb | 1005.0 | 695.0 | -30.9 % | 3.0 % | 5.00 | 8.00 | +60.0 % | 3.0 % | regressed |" in md
+    assert "- regression: tpcb: tps fell 30.9 % (noise 3.0 %)" in md
+    assert "| jit | off |" in md
+
+
+def test_report_summary_one_line_per_step():
+    assert t.report_summary(REPORT) == [
+        "stage 0 (container): kept",
+        "stage 1 (reload): REVERTED (tpcb tps -30.9 % p95 +60.0 %) - tpcb: tps fell 30.9 % (noise 3.0 %); "
+        "tpcb: p95 latency rose 60.0 % (noise 3.0 %)"]
