@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """Regenerate the results section of bench/README.md from the committed bench/results/*.json.
 
-Writes the newest result per database size between the README's results markers. With --check it changes
-nothing and exits 1 when the README is out of date. Python stdlib only.
+Writes the newest backup result per database size, the newest RTO and the newest tuning result between the
+README's results markers. With --check it changes nothing and exits 1 when the README is out of date. Python
+stdlib only.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ README = os.path.join(BENCH, 'README.md')
 BEGIN, END = '<!-- results:begin -->', '<!-- results:end -->'
 # Runs smaller or shorter than this only show that the benchmark works; the README says so next to their tables.
 REPRESENTATIVE_GB, REPRESENTATIVE_RUNS = 1.0, 3
+# The tuning benchmark's defaults: smaller or shorter runs are smoke runs.
+TUNE_SCALE, TUNE_DURATION = 50, 30
+TUNE_DEFAULTS = dict(image='local/postgres:17', clients=8, threads=2, warmup=5, search_rounds=2, noise_floor=0.03)
+TUNE_BASELINES = ('stock', 'pgtune')
 MB = 2 ** 20
 CHANGES = [('ours-session', 'pg_restore-stdin'), ('ours-session', 'ours-session-pglz'),
            ('ours-session-pglz', 'pg_restore-stdin'), ('ours-j2', 'pg_restore-j2')]
@@ -168,12 +173,120 @@ def render_rto(name, r):
     return lines
 
 
-def render(results, rto=()):
+def tune_command(p):
+    """The command line of a tuning run: its size, length and search, plus every option not at its default."""
+    args = ['python bench/tune_bench.py', '--scale %d' % p['scale'], '--duration %d' % p['duration'],
+            '--rounds %d' % p['rounds'], '--search-budget %d' % p['search_budget'] if p['search'] else '--no-search']
+    args += ['--%s %s' % (k.replace('_', '-'), p[k]) for k, v in TUNE_DEFAULTS.items() if p.get(k, v) != v]
+    if not p.get('memory_from_inventory', True):
+        args.append('--memory ' + p['memory'])
+    return ' '.join(args)
+
+
+def pct(x):
+    return '%+.1f %%' % (x * 100)
+
+
+def tune_settings_table(r):
+    """The settings the configurations differ in, as the server showed them after the restart (stock: its
+    built-in defaults)."""
+    configs = r['configs']
+    names = sorted({n for c in configs.values() for n in (c.get('effective') or {})})
+    lines = [row(['setting'] + ['`%s`' % c for c in configs]), '|---|' + '---|' * len(configs)]
+    for name in names:
+        values = [(c.get('effective') or {}).get(name, '-') for c in configs.values()]
+        if len(set(values)) > 1:
+            lines.append(row([name] + [v if v != '' else "''" for v in values]))
+    return lines
+
+
+def tune_workload_table(r, workload):
+    t = r['summary'][workload]
+    n = t['noise']
+    measured = '' if t.get('noise_measured', True) else ', one round: the floor'
+    lines = ['**%s**: %s. Noise (spread of stock\'s runs%s): tps %.1f %%, p95 %.1f %%.' % (
+        workload, r['workloads'][workload]['description'], measured, n['tps'] * 100, n['latency_p95_ms'] * 100), '',
+        row(['config', 'median tps', 'min-max tps', '/ stock', '/ pgtune', 'median p95 ms', '/ stock', '/ pgtune']),
+        '|---|---:|---:|---:|---:|---:|---:|---:|']
+    for name, c in t['configs'].items():
+        tps, p95 = c['tps'], c['latency_p95_ms']
+        lines.append(row(['`%s`' % name, '%.1f' % tps['median'], '%.0f-%.0f' % (tps['min'], tps['max']),
+                          '%.2f' % c['tps_vs_stock'], '%.2f' % c['tps_vs_pgtune'], '%.2f' % p95['median'],
+                          '%.2f' % c['p95_vs_stock'], '%.2f' % c['p95_vs_pgtune']]))
+    return lines
+
+
+def tune_goal_lines(r):
+    lines = []
+    for name, g in r['goals'].items():
+        parts = ['vs %s better: %s, worse: %s' % (base, ', '.join(g['vs_' + base]['better']) or 'none',
+                                                  ', '.join(g['vs_' + base]['worse']) or 'none')
+                 for base in TUNE_BASELINES]
+        lines.append('- Goal for `%s` (>= stock and >= pgtune on every workload within the noise, tps higher by more '
+                     'than the noise on at least one): **%s**; %s.' % (name, g['verdict'], '; '.join(parts)))
+    return lines
+
+
+def tune_search_lines(r):
+    s = r.get('search')
+    if not s:
+        return ['No search (`--no-search`).']
+    changes = ', '.join('`%s = %s`' % kv for kv in sorted(s['changes'].items())) or 'nothing (no neighbour was kept)'
+    lines = ['Search: %.0f s of a %d s budget, %d A/B rounds per neighbour; `ours+search` = `ours` + %s.' % (
+        s['seconds'], s['budget_seconds'], s['rounds'], changes), '',
+        row(['neighbour of `ours`', 'changes', 'verdict', 'n8n tps change', 'noise']), '|---|---|---|---:|---:|']
+    for nb in s['neighbours']:
+        verdict = nb['verdict'] + (': ' + '; '.join(nb['reasons']) if nb.get('reasons') else '')
+        tried = 'n8n_tps_change' in nb
+        lines.append(row([nb['label'], ', '.join('`%s = %s`' % kv for kv in sorted(nb['changes'].items())),
+                          verdict if tried else '%s (%s)' % (verdict, nb.get('reason', '')),
+                          pct(nb['n8n_tps_change']) if tried else '-',
+                          '%.1f %%' % (nb['n8n_tps_noise'] * 100) if tried else '-']))
+    return lines
+
+
+def render_tune(name, r):
+    """The newest tuning run: settings side by side, per workload tps and p95 against stock and PGTune, the search."""
+    m, v, p, d = r['machine'], r['versions'], r['parameters'], r['data']
+    when = r['date'][:16].replace('T', ' ')
+    rounds = '%d round%s of %d s' % (p['rounds'], '' if p['rounds'] == 1 else 's', p['duration'])
+    title = '### Tuning: stock vs PGTune vs ours (pgbench), --memory %s, %d CPUs, %s, %s UTC' % (
+        p['memory'], p['cpus'], rounds, when)
+    if p['scale'] < TUNE_SCALE or p['rounds'] < REPRESENTATIVE_RUNS or p['duration'] < TUNE_DURATION:
+        title = ('### Smoke run of the tuning benchmark (scale %d, %s), not representative: it only shows that the '
+                 'benchmark works, %s UTC' % (p['scale'], rounds, when))
+    db = d['db_bytes']
+    lines = [title, '', '`results/%s`: `%s`' % (name, tune_command(p)), '',
+             '- Machine: %s, %d cores, %.0f GiB RAM, kernel %s, Docker %s.' % (
+                 m['cpu_model'], m['cores'], (m['memory_bytes'] or 0) / 2 ** 30, m['kernel'], m['docker_engine']),
+             '- Versions: PostgreSQL %s, pgbench %s, ansible-core %s, Python %s, collection commit %s.' % (
+                 version(v['postgresql_server']), version(v['pgbench']), v['ansible_core'], v['python'],
+                 (v['collection_commit'] or 'unknown')[:12]),
+             '- Container: `--memory %s`%s, %d CPUs, `--shm-size %s`; plans for %d workers x concurrency %d, '
+             'PostgreSQL %d.' % (p['memory'], ' (`stack_memory_limits.postgres` of `%s`)' % p['inventory']
+                                 if p.get('memory_from_inventory') else '', p['cpus'], p['shm_size'], p['workers'],
+                                 p['concurrency'], p['pg_major']),
+             '- Data: `bench_pgbench` %.0f MB (scale %d), `bench_n8n` %.0f MB (%d executions); %d clients, %d threads, '
+             '%d s warm-up per workload after each restart; %.0f min in all.' % (
+                 db['bench_pgbench'] / MB, p['scale'], db['bench_n8n'] / MB, d['executions'], p['clients'],
+                 p['threads'], p['warmup'], r['seconds'] / 60)]
+    lines += tune_goal_lines(r) + [''] + tune_settings_table(r)
+    for workload in r['summary']:
+        lines += [''] + tune_workload_table(r, workload)
+    return lines + [''] + tune_search_lines(r)
+
+
+def render(results, rto=(), tune=()):
     if not results:
-        return 'No results yet: run `python bench/backup_bench.py`, then `python bench/report.py`.'
-    runs = ['\n'.join(render_run(name, r)) for name, r in newest_per_size(results)]
-    if rto:
-        runs.insert(1, '\n'.join(render_rto(*rto[-1])))
+        runs = ['No results yet: run `python bench/backup_bench.py`, then `python bench/report.py`.']
+    else:
+        runs = ['\n'.join(render_run(name, r)) for name, r in newest_per_size(results)]
+        if rto:
+            runs.insert(1, '\n'.join(render_rto(*rto[-1])))
+    tuning = render_tune(*tune[-1]) if tune else [
+        '### Tuning: stock vs PGTune vs ours (pgbench)', '',
+        'No results yet: run `python bench/tune_bench.py`, then `python bench/report.py`.']
+    runs.insert(min(len(runs), 2 if results and rto else 1), '\n'.join(tuning))
     return '\n\n'.join(runs)
 
 
@@ -194,7 +307,7 @@ def main():
     args = p.parse_args()
     with open(README, encoding='utf-8') as f:
         current = f.read()
-    wanted = splice(current, render(load_results(), load_results(kind='rto')))
+    wanted = splice(current, render(load_results(), load_results(kind='rto'), load_results(kind='tune')))
     if args.check:
         if wanted != current:
             print('bench/README.md results are out of date: run python bench/report.py', file=sys.stderr)

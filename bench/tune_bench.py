@@ -111,7 +111,7 @@ class Tune(bb.Bench):
         with open(self.path('postgresql.conf'), 'w', encoding='utf-8') as f:
             f.write('\n'.join(lines) + '\n')
 
-    def start(self, memory, shm):
+    def start_container(self, memory, shm):
         os.makedirs(self.work)
         shutil.copy(os.path.join(WORKLOAD_DIR, 'n8n_workload.sql'), self.work)
         self.write_conf(STOCK, {})
@@ -217,10 +217,11 @@ class Tune(bb.Bench):
         return rows
 
     def block_estimate(self):
-        """Seconds one block takes: measured once blocks ran, else a guess (restart ~15 s, ~2 s per pgbench call)."""
+        """Seconds one block takes: measured once blocks ran, else a guess (restart and checks ~8 s, ~1 s per pgbench
+        call on top of its duration)."""
         if self.block_seconds:
             return statistics.mean(self.block_seconds)
-        return len(WORKLOADS) * (self.args.duration + self.args.warmup + 4) + 15
+        return len(WORKLOADS) * (self.args.duration + self.args.warmup + 1) + 8
 
     # --- search and comparison ----------------------------------------------------------------------------------
     def search(self, ours, candidates):
@@ -287,7 +288,7 @@ class Tune(bb.Bench):
         log('%s, --memory %s, %d CPUs, --shm-size %s; %d configurations x %d rounds%s: expect ~%.0f min after loading'
             % (a.image, memory, cpus, shm, blocks, a.rounds, ', search up to %d s' % a.search_budget if a.search else '',
                (blocks * a.rounds * self.block_estimate() + (a.search_budget if a.search else 0)) / 60))
-        self.start(memory, shm)
+        self.start_container(memory, shm)
         self.check_container(memory, cpus, major)
         data = self.load()
         search = None

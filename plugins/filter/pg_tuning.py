@@ -101,6 +101,7 @@ class FilterModule:
             "pg_tuning_bench_records": pg_tuning.bench_records,
             "pg_tuning_improves": pg_tuning.improves,
             "pg_tuning_neighbours": pg_tuning.neighbours,
+            "pg_tuning_changed": pg_tuning.changed_settings,
             "pg_tuning_summary": pg_tuning.report_summary,
             "pg_tuning_chart": _chart,
         }

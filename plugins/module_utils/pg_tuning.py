@@ -320,7 +320,7 @@ def plan(memory, cpus, profile='n8n', storage='ssd', pg_major=17, max_connection
             % (format_kb(parts['shared_buffers']), connections, settings['work_mem'], WORK_MEM_FACTOR,
                format_kb(parts['maintenance'] // 3), format_kb(total), int(BUDGET_FRACTION * 100),
                format_kb(parse_memory(memory)), format_kb(limit)))
-    return dict(settings=settings, computed=computed, budget=report)
+    return dict(settings=settings, computed=computed, budget=report, memory=format_kb(parse_memory(memory)))
 
 
 # --- the file and the container ----------------------------------------------------------------------------------
@@ -487,40 +487,43 @@ def stages(settings, pg_settings):
     return dict(current=current, reload=reload, restart=restart, reload_changes=reload_changes)
 
 
+def changed_settings(new, old):
+    """The settings of `new` that `old` does not have or has with another value (what the search kept)."""
+    return {k: v for k, v in sorted(new.items()) if k not in old or not same_value(v, old[k])}
+
+
 # --- the search (opt-in): a few neighbours of the computed plan ---------------------------------------------------
 RANDOM_PAGE_COSTS = (1.1, 2.0, 4.0)
 
 
 def neighbours(settings, memory, connections=None):
-    """Bounded alternatives to try after the computed plan passed its gate, cheapest first (reload-only ones before
-    shared_buffers, which needs a restart); each fits the memory budget. [{'label', 'changes', 'restart'}]."""
+    """Bounded alternatives to try after the computed plan passed its gate, each within the memory budget, the ones
+    most likely to matter for n8n's workload first (cache size, checkpoints, sort memory, then the planner's cost
+    of random reads), so a short time budget tries those. [{'label', 'changes', 'restart'}]."""
     mem = parse_memory(memory)
     connections = int(connections or settings['max_connections'])
     limit = mem * BUDGET_FRACTION
     out = []
 
-    def fits(changes):
-        trial = dict(settings, **changes)
-        return budget(trial, connections, int(trial.get('autovacuum_max_workers', 3)))[1] <= limit
-
     def add(label, changes, restart=False):
-        if fits(changes):
+        trial = dict(settings, **changes)
+        if budget(trial, connections, int(trial.get('autovacuum_max_workers', 3)))[1] <= limit:
             out.append(dict(label=label, changes=changes, restart=restart))
 
-    for cost in RANDOM_PAGE_COSTS:
-        if not same_value(cost, settings.get('random_page_cost', 4.0)):
-            add('random_page_cost %s' % cost, {'random_page_cost': cost})
+    shared = parse_pg_memory(settings['shared_buffers'], 'shared_buffers')
+    for factor in (1.5, 0.5):
+        value = _floor_mb(int(shared * factor))
+        add('shared_buffers x%s' % factor, {'shared_buffers': format_kb(value),
+                                            'wal_buffers': format_kb(wal_buffers(value))}, restart=True)
+    wal = parse_pg_memory(settings['max_wal_size'], 'max_wal_size')
+    add('max_wal_size x2', {'max_wal_size': format_kb(wal * 2)})
     work = parse_pg_memory(settings['work_mem'], 'work_mem')
     add('work_mem x2', {'work_mem': format_kb(work * 2)})
     if work // 2 >= MB:
         add('work_mem x0.5', {'work_mem': format_kb(_floor_mb(work // 2))})
-    wal = parse_pg_memory(settings['max_wal_size'], 'max_wal_size')
-    add('max_wal_size x2', {'max_wal_size': format_kb(wal * 2)})
-    shared = parse_pg_memory(settings['shared_buffers'], 'shared_buffers')
-    for factor in (0.5, 1.5):
-        value = _floor_mb(int(shared * factor))
-        add('shared_buffers x%s' % factor, {'shared_buffers': format_kb(value),
-                                            'wal_buffers': format_kb(wal_buffers(value))}, restart=True)
+    for cost in RANDOM_PAGE_COSTS:
+        if not same_value(cost, settings.get('random_page_cost', 4.0)):
+            add('random_page_cost %s' % cost, {'random_page_cost': cost})
     return out
 
 
