@@ -1,0 +1,37 @@
+"""Filters for worker scaling; the logic lives in module_utils/worker_scaling.py."""
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.n8n_ops.stack.plugins.module_utils import worker_scaling
+
+
+def _plan(inputs):
+    """{'errors', 'memory', 'connections'}: every bad input, then the memory and connection budgets with their
+    messages, so a role can refuse with one clear message before any change."""
+    try:
+        errors = worker_scaling.input_errors(inputs)
+        if errors:
+            return dict(errors=errors)
+        limits = dict(inputs['limits'], worker=inputs['memory'])
+        memory = worker_scaling.memory_budget(limits, inputs['replicas'], inputs['host_memory'],
+                                              inputs.get('share', worker_scaling.BUDGET_SHARE))
+        connections = worker_scaling.connection_budget(inputs['replicas'], inputs['concurrency'],
+                                                       inputs['max_connections'])
+    except KeyError as exc:
+        raise AnsibleFilterError('worker_scaling_plan: incomplete inputs (missing %s)' % exc, orig_exc=exc)
+    except ValueError as exc:
+        return dict(errors=[str(exc)])
+    errors = [b['message'] for b in (memory, connections) if not b['ok']]
+    return dict(errors=errors, memory=memory, connections=connections)
+
+
+def _decide(queue, replicas, concurrency, min_replicas, max_replicas, since_change_s=None, cooldown_s=300):
+    return worker_scaling.decide(int(queue['waiting']), int(queue['active']), int(replicas), int(concurrency),
+                                 int(min_replicas), int(max_replicas), since_change_s, int(cooldown_s))
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "worker_scaling_plan": _plan,
+            "worker_scaling_decide": _decide,
+        }
