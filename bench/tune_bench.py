@@ -200,8 +200,12 @@ class Tune(bb.Bench):
         return numbers
 
     def block(self, label, settings, tags):
-        """Restart with the settings, warm up (not recorded), then every workload once: [run rows]."""
+        """Vacuum and checkpoint (the workloads' dead rows and dirty pages would otherwise drift into later blocks),
+        restart with the settings, warm up (not recorded), then every workload once: [run rows]."""
         start = time.monotonic()
+        for db in (PGBENCH_DB, N8N_DB):
+            self.psql('VACUUM', db=db)
+        self.psql('CHECKPOINT')
         shown = self.switch(label, settings)
         self.effective.setdefault(label, shown)
         if self.args.warmup:

@@ -28,6 +28,12 @@ def _is_int(x):
     return isinstance(x, int) and not isinstance(x, bool)
 
 
+def _cpus_ok(x):
+    if x in (None, '', 0):
+        return True
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x <= 256
+
+
 def input_errors(v):
     """Messages naming each bad input ([] when fine): replicas, concurrency, limits, graceful shutdown, extra env."""
     errors = []
@@ -38,9 +44,7 @@ def input_errors(v):
          'an integer from 1 to 1000 (n8n advises at least 5)'),
         ('worker_scaling_graceful_timeout', v.get('graceful_timeout'), lambda x: _is_int(x) and 1 <= x <= 3600,
          'seconds from 1 to 3600'),
-        ('worker_scaling_cpus', v.get('cpus'), lambda x: x in (None, '', 0) or (isinstance(x, (int, float))
-                                                                                 and not isinstance(x, bool) and 0 < x <= 256),
-         'empty or a number of CPUs above 0 (e.g. 0.5)'),
+        ('worker_scaling_cpus', v.get('cpus'), _cpus_ok, 'empty or a number of CPUs above 0 (e.g. 0.5)'),
     ]
     for name, value, ok, what in checks:
         if not ok(value):

@@ -96,4 +96,3 @@ def test_sizing_table_rows():
     rows = w.sizing_table(["4g", "8g"], LIMITS, 10)
     assert rows == [dict(host="4g", workers=1, slots=10, max_connections=30),
                     dict(host="8g", workers=8, slots=80, max_connections=100)]
-
