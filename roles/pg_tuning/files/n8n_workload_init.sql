@@ -1,5 +1,10 @@
 -- Tables shaped like n8n 2.41's execution_entity / execution_data (columns and indexes as its migrations create
--- them, read from a deployed n8n), in the pgbench scratch database, with 40 workflows' worth of history.
+-- them, read from a deployed n8n), in the pgbench scratch database, with 40 workflows' worth of history:
+-- :history executions (psql variable, default 20000).
+\if :{?history}
+\else
+\set history 20000
+\endif
 CREATE TABLE execution_entity (
   id serial PRIMARY KEY, finished boolean NOT NULL, mode varchar NOT NULL, "retryOf" varchar,
   "retrySuccessId" varchar, "startedAt" timestamptz(3), "stoppedAt" timestamptz(3), "waitTill" timestamptz(3),
@@ -17,12 +22,12 @@ CREATE TABLE execution_data (
   "executionId" integer PRIMARY KEY REFERENCES execution_entity (id) ON DELETE CASCADE,
   "workflowData" json NOT NULL, data text NOT NULL);
 
--- History: 20,000 executions of 2-40 KB of run data (JSON-like text: keys repeat, values vary).
+-- History: 20,000 (:history) executions of 2-40 KB of run data (JSON-like text: keys repeat, values vary).
 INSERT INTO execution_entity (finished, mode, status, "workflowId", "startedAt", "stoppedAt", "createdAt")
 SELECT true, 'webhook', CASE WHEN g % 10 = 0 THEN 'error' ELSE 'success' END, 'wf' || (g % 40),
-       now() - (20000 - g) * interval '1 minute', now() - (20000 - g) * interval '1 minute' + interval '2 s',
-       now() - (20000 - g) * interval '1 minute'
-FROM generate_series(1, 20000) g;
+       now() - (:history - g) * interval '1 minute', now() - (:history - g) * interval '1 minute' + interval '2 s',
+       now() - (:history - g) * interval '1 minute'
+FROM generate_series(1, :history) g;
 INSERT INTO execution_data ("executionId", "workflowData", data)
 SELECT id, json_build_object('id', "workflowId", 'name', 'Workflow ' || "workflowId", 'nodes', json_build_array()),
        (SELECT string_agg('{"json":{"id":' || i || ',"email":"' || md5(random()::text) || '@example.com","amount":'
