@@ -8,17 +8,7 @@ import pytest
 
 from ansible_collections.n8n_ops.stack.plugins.modules import backup_sets
 
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    from contextlib import contextmanager
-
-    from ansible.module_utils import basic
-
-    @contextmanager
-    def patch_module_args(args):
-        with mock.patch.object(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode()):
-            yield
+from module_args import patch_module_args
 
 A = 'a' * 64
 B = 'b' * 64
