@@ -1,12 +1,28 @@
 """Filters used by the stack role; the logic lives in module_utils/stack_config.py."""
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.n8n_ops.stack.plugins.module_utils import stack_config
+from ansible_collections.n8n_ops.stack.plugins.module_utils import queue_check, stack_config
 
 
 def _resolve_secrets(existing_env_text, provided):
     try:
         return stack_config.resolve_secrets(stack_config.parse_dotenv(existing_env_text), provided)
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+def _bull_counts(lines):
+    try:
+        return queue_check.bull_counts(lines)
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+def _distribution(ran, ids, state_lines, rss_lines, statuses, require_all_busy=True):
+    """Who ran a burst: worker log mapping + 'state'/'rss' lines from check_queue -> queue_check.distribution()."""
+    try:
+        return queue_check.distribution(ran, ids, queue_check.worker_states(state_lines, rss_lines), statuses,
+                                        require_all_busy)
     except ValueError as exc:
         raise AnsibleFilterError(str(exc))
 
@@ -19,4 +35,11 @@ class FilterModule:
             "stack_input_errors": stack_config.input_errors,
             "stack_compose_files": stack_config.compose_files,
             "worker_executions": stack_config.worker_executions,
+            "bull_counts": _bull_counts,
+            "queue_drained": queue_check.drained,
+            "queue_distribution": _distribution,
+            "queue_burst_size": queue_check.burst_size,
+            "queue_summary": queue_check.summary,
+            "worker_concurrency": queue_check.worker_concurrency,
+            "queue_job_seconds": queue_check.job_seconds,
         }

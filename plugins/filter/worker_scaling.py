@@ -4,14 +4,34 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.n8n_ops.stack.plugins.module_utils import worker_scaling
 
 
+def _number(value, kind):
+    """Numbers templated into strings ("3", "0.8") back to numbers; anything else unchanged, so the checks name it."""
+    if isinstance(value, str):
+        try:
+            return kind(value)
+        except ValueError:
+            return value
+    return value
+
+
 def _plan(inputs):
     """{'errors', 'memory', 'connections'}: every bad input, then the memory and connection budgets with their
     messages, so a role can refuse with one clear message before any change."""
+    inputs = dict(inputs)
+    for key in ('replicas', 'concurrency', 'graceful_timeout', 'max_connections'):
+        if key in inputs:
+            inputs[key] = _number(inputs[key], int)
+    for key in ('cpus', 'heap_share', 'share'):
+        if key in inputs:
+            inputs[key] = _number(inputs[key], float)
     try:
         errors = worker_scaling.input_errors(inputs)
         if errors:
             return dict(errors=errors)
-        limits = dict(inputs['limits'], worker=inputs['memory'])
+        found = inputs['limits']
+        if found.get('errors'):
+            return dict(errors=found['errors'])
+        limits = dict(found['limits'], worker=inputs['memory'])
         memory = worker_scaling.memory_budget(limits, inputs['replicas'], inputs['host_memory'],
                                               inputs.get('share', worker_scaling.BUDGET_SHARE))
         connections = worker_scaling.connection_budget(inputs['replicas'], inputs['concurrency'],
@@ -21,7 +41,8 @@ def _plan(inputs):
     except ValueError as exc:
         return dict(errors=[str(exc)])
     errors = [b['message'] for b in (memory, connections) if not b['ok']]
-    return dict(errors=errors, memory=memory, connections=connections)
+    return dict(errors=errors, memory=memory, connections=connections,
+                heap_mb=worker_scaling.node_heap_mb(inputs['memory'], inputs.get('heap_share', 0.75)))
 
 
 def _decide(queue, replicas, concurrency, min_replicas, max_replicas, since_change_s=None, cooldown_s=300):
@@ -34,4 +55,5 @@ class FilterModule:
         return {
             "worker_scaling_plan": _plan,
             "worker_scaling_decide": _decide,
+            "worker_scaling_limits": worker_scaling.stack_limits,
         }

@@ -34,6 +34,10 @@ def _cpus_ok(x):
     return isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x <= 256
 
 
+def _share_ok(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x <= 1
+
+
 def input_errors(v):
     """Messages naming each bad input ([] when fine): replicas, concurrency, limits, graceful shutdown, extra env."""
     errors = []
@@ -45,6 +49,8 @@ def input_errors(v):
         ('worker_scaling_graceful_timeout', v.get('graceful_timeout'), lambda x: _is_int(x) and 1 <= x <= 3600,
          'seconds from 1 to 3600'),
         ('worker_scaling_cpus', v.get('cpus'), _cpus_ok, 'empty or a number of CPUs above 0 (e.g. 0.5)'),
+        ('worker_scaling_heap_share', v.get('heap_share', 0.75), _share_ok, 'a share above 0 and at most 1 (e.g. 0.75)'),
+        ('worker_scaling_memory_share', v.get('share', BUDGET_SHARE), _share_ok, 'a share above 0 and at most 1'),
     ]
     for name, value, ok, what in checks:
         if not ok(value):
@@ -59,6 +65,36 @@ def input_errors(v):
     return errors
 
 
+def node_heap_mb(memory, share=0.75):
+    """node's --max-old-space-size for a worker limit: the heap stays below the cgroup limit, so V8 collects garbage
+    (or fails one execution with a heap error) before the kernel OOM-kills the whole worker."""
+    return max(64, int(parse_memory(memory, 'worker_scaling_memory') / 1024 * share))
+
+
+def stack_limits(lines):
+    """Lines '<compose service> <memory limit in bytes>' of the running containers -> {'postgres', 'redis', 'main'}
+    in bytes; a missing service or one without a limit is named in 'errors'."""
+    seen = {}
+    for line in lines or []:
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            seen.setdefault(parts[0], int(parts[1]))
+    limits, errors = {}, []
+    for key, service in (('postgres', 'postgres'), ('redis', 'redis'), ('main', 'n8n')):
+        if service not in seen:
+            errors.append('the %s service is not running: start the stack first' % service)
+        elif seen[service] <= 0:
+            errors.append('the %s container has no memory limit, so no budget can be checked: deploy it with the '
+                          'stack role (stack_memory_limits)' % service)
+        else:
+            limits[key] = seen[service]
+    return dict(limits=limits, errors=errors)
+
+
+def _human(kb):
+    return '%.1f GB' % (kb / 1048576.0) if kb >= 1048576 else '%d MB' % (kb // 1024)
+
+
 def memory_budget(limits, replicas, host_memory, share=BUDGET_SHARE):
     """Every container's memory limit against `share` of the host's memory. limits: {postgres, redis, main, worker}
     as Docker sizes. Returns {'parts_kb', 'total_kb', 'allowed_kb', 'ok', 'message'}; the message names every number."""
@@ -71,7 +107,7 @@ def memory_budget(limits, replicas, host_memory, share=BUDGET_SHARE):
     message = ('postgres %s + redis %s + main %s + %d workers x %s = %s %s %d %% of the memory the Docker host sees (%s '
                'of %s)' % (format_kb(parts['postgres']), format_kb(parts['redis']), format_kb(parts['main']), replicas,
                            format_kb(worker), format_kb(total), 'fits in' if total <= allowed else 'is above',
-                           int(share * 100), format_kb(allowed), format_kb(host)))
+                           int(share * 100), _human(allowed), _human(host)))
     return dict(parts_kb=parts, total_kb=total, allowed_kb=allowed, ok=total <= allowed, message=message)
 
 

@@ -3,7 +3,7 @@ from ansible_collections.n8n_ops.stack.plugins.filter import worker_scaling as f
 GOOD = dict(replicas=5, concurrency=10, graceful_timeout=30, cpus=None, memory="512m", extra_env={})
 
 FILTERS = f.FilterModule().filters()
-PLAN = dict(GOOD, limits={"postgres": "1g", "redis": "256m", "main": "1g"}, host_memory="8g", max_connections=80)
+PLAN = dict(GOOD, limits={"limits": {"postgres": "1g", "redis": "256m", "main": "1g"}, "errors": []}, host_memory="8g", max_connections=80)
 
 
 def test_plan_filter_passes_a_plan_within_both_budgets():
@@ -22,3 +22,20 @@ def test_plan_filter_reports_input_errors_first():
 
 def test_decide_filter_reads_the_queue_numbers():
     assert FILTERS["worker_scaling_decide"]({"waiting": "12", "active": "20"}, 2, 10, 1, 5)["target"] == 4
+
+
+def test_plan_filter_reads_numbers_templated_into_strings():
+    p = FILTERS["worker_scaling_plan"](dict(PLAN, replicas="3", concurrency="10", cpus="1.0", share="0.8"))
+    assert p["errors"] == [] and p["connections"]["needed"] == 50 and p["heap_mb"] == 384
+
+
+def test_plan_filter_names_a_container_without_limit():
+    limits = FILTERS["worker_scaling_limits"](["postgres 1073741824", "redis 0", "n8n 1073741824"])
+    p = FILTERS["worker_scaling_plan"](dict(PLAN, limits=limits))
+    assert p["errors"] == [limits["errors"][0]] and "redis container has no memory limit" in p["errors"][0]
+
+
+def test_limits_filter_maps_services_and_names_missing_ones():
+    found = FILTERS["worker_scaling_limits"](["postgres 1073741824", "n8n-worker 536870912", "n8n 1073741824"])
+    assert found["limits"] == {"postgres": 1073741824, "main": 1073741824}
+    assert found["errors"] == ["the redis service is not running: start the stack first"]

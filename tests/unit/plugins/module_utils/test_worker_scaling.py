@@ -29,7 +29,7 @@ def test_memory_budget_names_every_number():
     b = w.memory_budget(LIMITS, 5, "4g")
     assert b["total_kb"] == (1024 + 256 + 1024 + 5 * 512) * 1024 and not b["ok"]
     assert b["message"] == ("postgres 1GB + redis 256MB + main 1GB + 5 workers x 512MB = 4864MB is above 80 % of the "
-                            "memory the Docker host sees (3355443kB of 4GB)")
+                            "memory the Docker host sees (3.2 GB of 4.0 GB)")
 
 
 def test_memory_budget_fits_a_larger_host():
@@ -96,3 +96,13 @@ def test_sizing_table_rows():
     rows = w.sizing_table(["4g", "8g"], LIMITS, 10)
     assert rows == [dict(host="4g", workers=1, slots=10, max_connections=30),
                     dict(host="8g", workers=8, slots=80, max_connections=100)]
+
+
+def test_node_heap_is_three_quarters_of_the_worker_limit():
+    assert w.node_heap_mb("512m") == 384 and w.node_heap_mb("1g", 0.5) == 512 and w.node_heap_mb("64m") == 64
+
+
+def test_shares_outside_zero_to_one_are_refused():
+    errors = w.input_errors(dict(GOOD, heap_share=1.5, share=0))
+    assert any(e.startswith("worker_scaling_heap_share") for e in errors)
+    assert any(e.startswith("worker_scaling_memory_share") for e in errors)
