@@ -11,7 +11,7 @@ cd "$COLLECTION_DIR" || exit 1
 export PYTHONPATH="$COLLECTION_LINK_ROOT${PYTHONPATH:+:$PYTHONPATH}"
 
 # Every scenario, listed (a renamed molecule.yml must fail the run, not drop its scenario silently).
-SCENARIOS=(stack backup pg_tuning)
+SCENARIOS=(stack backup pg_tuning worker_scaling)
 
 stages=("$@")
 if [ ${#stages[@]} -eq 0 ]; then

@@ -46,8 +46,19 @@ def _plan(inputs):
 
 
 def _decide(queue, replicas, concurrency, min_replicas, max_replicas, since_change_s=None, cooldown_s=300):
+    since = None if since_change_s in (None, '') else int(float(since_change_s))
     return worker_scaling.decide(int(queue['waiting']), int(queue['active']), int(replicas), int(concurrency),
-                                 int(min_replicas), int(max_replicas), since_change_s, int(cooldown_s))
+                                 int(min_replicas), int(max_replicas), since, int(cooldown_s))
+
+
+def _max(found, memory, host_memory, share=worker_scaling.BUDGET_SHARE, wanted=0):
+    """The autoscaler's ceiling: `wanted` (0: none) capped by what the memory budget allows. found: the
+    worker_scaling_limits result."""
+    if found.get('errors'):
+        raise AnsibleFilterError('; '.join(found['errors']))
+    host = int(host_memory) if str(host_memory).isdigit() else host_memory
+    budget = worker_scaling.max_replicas(dict(found['limits'], worker=memory), host, float(share))
+    return min(int(wanted), budget) if int(wanted) > 0 else budget
 
 
 class FilterModule:
@@ -56,4 +67,5 @@ class FilterModule:
             "worker_scaling_plan": _plan,
             "worker_scaling_decide": _decide,
             "worker_scaling_limits": worker_scaling.stack_limits,
+            "worker_scaling_max": _max,
         }

@@ -39,3 +39,15 @@ def test_limits_filter_maps_services_and_names_missing_ones():
     found = FILTERS["worker_scaling_limits"](["postgres 1073741824", "n8n-worker 536870912", "n8n 1073741824"])
     assert found["limits"] == {"postgres": 1073741824, "main": 1073741824}
     assert found["errors"] == ["the redis service is not running: start the stack first"]
+
+
+def test_max_filter_is_the_budget_unless_asked_for_fewer():
+    found = {"limits": {"postgres": "1g", "redis": "256m", "main": "1g"}, "errors": []}
+    assert FILTERS["worker_scaling_max"](found, "512m", "8g") == 8
+    assert FILTERS["worker_scaling_max"](found, "512m", str(8 * 1024 ** 3), 0.8, 3) == 3
+
+
+def test_decide_filter_reads_a_templated_cool_down():
+    d = FILTERS["worker_scaling_decide"]({"waiting": 0, "active": 0}, 3, 5, 1, 3, "12.7", 20)
+    assert d["action"] == "none" and "cool-down" in d["reason"]
+    assert FILTERS["worker_scaling_decide"]({"waiting": 0, "active": 0}, 3, 5, 1, 3, "", 20)["target"] == 2
