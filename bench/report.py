@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Regenerate the results section of bench/README.md from the committed bench/results/*.json.
 
-Writes the newest backup result per database size, the newest RTO and the newest tuning result between the
-README's results markers. With --check it changes nothing and exits 1 when the README is out of date. Python
-stdlib only.
+Writes the newest backup result per database size, the newest RTO, the newest tuning and the newest worker
+scaling result between the README's results markers. With --check it changes nothing and exits 1 when the README
+is out of date. Python stdlib only.
 """
 
 from __future__ import annotations
@@ -25,6 +25,10 @@ REPRESENTATIVE_GB, REPRESENTATIVE_RUNS = 1.0, 3
 TUNE_SCALE, TUNE_DURATION = 50, 30
 TUNE_DEFAULTS = dict(image='local/postgres:17', clients=8, threads=2, warmup=5, search_rounds=2, noise_floor=0.03)
 TUNE_BASELINES = ('stock', 'pgtune')
+# The scaling benchmark's defaults: fewer executions or rounds make a smoke run.
+SCALE_EXECUTIONS, SCALE_ROUNDS = 200, 2
+SCALE_DEFAULTS = dict(concurrency=10, parallel=16)
+SCALE_TRIVIAL, SCALE_LATENCY = 'trivial-webhook', 'latency-bound'
 MB = 2 ** 20
 CHANGES = [('ours-session', 'pg_restore-stdin'), ('ours-session', 'ours-session-pglz'),
            ('ours-session-pglz', 'pg_restore-stdin'), ('ours-j2', 'pg_restore-j2')]
@@ -276,7 +280,64 @@ def render_tune(name, r):
     return lines + [''] + tune_search_lines(r)
 
 
-def render(results, rto=(), tune=()):
+def scale_command(p):
+    """The command line of a scaling run: its size and worker counts, plus every option not at its default."""
+    args = ['python bench/scale_bench.py', '--rounds %d' % p['rounds'], '--executions %d' % p['executions'],
+            '--workers %s' % ','.join(str(n) for n in p['workers'])]
+    return ' '.join(args + ['--%s %s' % (k, p[k]) for k, v in SCALE_DEFAULTS.items() if p.get(k, v) != v])
+
+
+def scale_median(s, key):
+    return '%.1f' % s[key]['median'] if s.get(key) else '-'
+
+
+def scale_row(n, per):
+    """One worker count: both workflows' median exec/s, the latency-bound drain and goal, worst RSS, OOM kills."""
+    trivial, latency = per.get(SCALE_TRIVIAL) or {}, per.get(SCALE_LATENCY) or {}
+    ratio = latency.get('ratio')
+    rss = [s['peak_rss_mb_max'] for s in (trivial, latency) if s.get('peak_rss_mb_max')]
+    return row([n, scale_median(trivial, 'throughput_per_s'), scale_median(latency, 'throughput_per_s'),
+                scale_median(latency, 'drain_s'), scale_median(latency, 'ideal_per_s'),
+                '%.2f %s' % (ratio['median'], latency['verdict']) if ratio else '-',
+                '%.0f' % max(rss) if rss else '-', sum(s.get('oom_kills', 0) for s in (trivial, latency))])
+
+
+def render_scale(name, r):
+    """The newest scaling run: per worker count, trivial and latency-bound throughput against the ideal."""
+    m, v, p, summary = r['machine'], r['versions'], r['parameters'], r['summary']
+    when = r['date'][:16].replace('T', ' ')
+    rounds = '%d round%s' % (p['rounds'], '' if p['rounds'] == 1 else 's')
+    title = '### Worker scaling: %s workers x concurrency %d (%s, %g CPU each), %d executions, %s, %s UTC' % (
+        '/'.join(str(n) for n in p['workers']), p['concurrency'], p['worker_memory'], p['worker_cpus'],
+        p['executions'], rounds, when)
+    if p['executions'] < SCALE_EXECUTIONS or p['rounds'] < SCALE_ROUNDS:
+        title = ('### Smoke run of the worker scaling benchmark (%d executions, %s), not representative: it only '
+                 'shows that the benchmark works, %s UTC' % (p['executions'], rounds, when))
+    per_n = [(n, summary.get(str(n)) or {}) for n in p['workers']]
+    enqueue = ', '.join('%s: %.1f' % (n, per[SCALE_TRIVIAL]['enqueue_per_s']['median'])
+                        for n, per in per_n if per.get(SCALE_TRIVIAL))
+    failed = sum(s['failed'] for dummy, per in per_n for s in per.values())
+    lines = [title, '', '`results/%s`: `%s`' % (name, scale_command(p)), '',
+             '- Machine: %s, %d cores, %.0f GiB RAM, kernel %s, Docker %s, Compose %s.' % (
+                 m['cpu_model'], m['cores'], (m['memory_bytes'] or 0) / 2 ** 30, m['kernel'], m['docker_engine'],
+                 v['compose']),
+             '- Versions: n8n %s, PostgreSQL %s, Redis %s, ansible-core %s, collection commit %s.' % (
+                 v['n8n'], version(v['postgresql_server']), version((v['redis'] or '').partition('v=')[2]),
+                 v['ansible_core'], (v['collection_commit'] or 'unknown')[:12]),
+             '- Webhook calls answered per second (%d parallel callers, trivial workflow), by workers: %s; failed '
+             'calls or executions: %d.' % (p['parallel'], enqueue, failed),
+             '- Medians of %s (in each round the worker counts in turn, the order reversed every other round); '
+             '"ideal" is min(N x concurrency / %g s, ceiling), the ceiling being the trivial workflow\'s exec/s with '
+             'the same workers in the same round; peak RSS and OOM kills are the worst over both workflows.' % (
+                 rounds, p['wait_seconds']),
+             '', row(['workers', 'trivial webhook exec/s', 'latency-bound exec/s',
+                      'drain of the %d latency-bound s' % p['executions'], 'ideal latency-bound exec/s',
+                      'actual / ideal (goal >= %g)' % p['goal_share'], 'peak RSS per worker MB (max)', 'OOM kills']),
+             '|---:|---:|---:|---:|---:|---|---:|---:|']
+    return lines + [scale_row(n, per) for n, per in per_n]
+
+
+def render(results, rto=(), tune=(), scale=()):
     if not results:
         runs = ['No results yet: run `python bench/backup_bench.py`, then `python bench/report.py`.']
     else:
@@ -286,7 +347,10 @@ def render(results, rto=(), tune=()):
     tuning = render_tune(*tune[-1]) if tune else [
         '### Tuning: stock vs PGTune vs ours (pgbench)', '',
         'No results yet: run `python bench/tune_bench.py`, then `python bench/report.py`.']
-    runs.insert(min(len(runs), 2 if results and rto else 1), '\n'.join(tuning))
+    scaling = render_scale(*scale[-1]) if scale else [
+        '### Worker scaling', '', 'No results yet: run `python bench/scale_bench.py`, then `python bench/report.py`.']
+    at = min(len(runs), 2 if results and rto else 1)
+    runs[at:at] = ['\n'.join(tuning), '\n'.join(scaling)]
     return '\n\n'.join(runs)
 
 
@@ -307,7 +371,8 @@ def main():
     args = p.parse_args()
     with open(README, encoding='utf-8') as f:
         current = f.read()
-    wanted = splice(current, render(load_results(), load_results(kind='rto'), load_results(kind='tune')))
+    wanted = splice(current, render(load_results(), load_results(kind='rto'), load_results(kind='tune'),
+                                    load_results(kind='scale')))
     if args.check:
         if wanted != current:
             print('bench/README.md results are out of date: run python bench/report.py', file=sys.stderr)

@@ -1,4 +1,5 @@
-#!/usr/bin/env python3
+# Copyright: n8n_ops maintainers
+# SPDX-License-Identifier: MIT (see LICENSE)
 """Call one webhook URL COUNT times from PARALLEL threads (stdlib only; runs on the Docker host).
 
 Prints one JSON object: {"sent", "statuses": {code: n}, "seconds", "per_second"}; exits 1 when any call did not
