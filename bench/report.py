@@ -27,7 +27,7 @@ TUNE_DEFAULTS = dict(image='local/postgres:17', clients=8, threads=2, warmup=5, 
 TUNE_BASELINES = ('stock', 'pgtune')
 # The scaling benchmark's defaults: fewer executions or rounds make a smoke run.
 SCALE_EXECUTIONS, SCALE_ROUNDS = 200, 2
-SCALE_DEFAULTS = dict(concurrency=10, parallel=16)
+SCALE_DEFAULTS = dict(concurrency=10, parallel=16, warmup=10)
 SCALE_TRIVIAL, SCALE_LATENCY = 'trivial-webhook', 'latency-bound'
 MB = 2 ** 20
 CHANGES = [('ours-session', 'pg_restore-stdin'), ('ours-session', 'ours-session-pglz'),
@@ -291,15 +291,20 @@ def scale_median(s, key):
     return '%.1f' % s[key]['median'] if s.get(key) else '-'
 
 
+def scale_worst(per, key):
+    """The largest value of key over both workflows, '-' when neither has one (older results)."""
+    values = [s[key] for s in per.values() if s.get(key)]
+    return '%.0f' % max(values) if values else '-'
+
+
 def scale_row(n, per):
     """One worker count: both workflows' median exec/s, the latency-bound drain and goal, worst RSS, OOM kills."""
     trivial, latency = per.get(SCALE_TRIVIAL) or {}, per.get(SCALE_LATENCY) or {}
     ratio = latency.get('ratio')
-    rss = [s['peak_rss_mb_max'] for s in (trivial, latency) if s.get('peak_rss_mb_max')]
     return row([n, scale_median(trivial, 'throughput_per_s'), scale_median(latency, 'throughput_per_s'),
                 scale_median(latency, 'drain_s'), scale_median(latency, 'ideal_per_s'),
                 '%.2f %s' % (ratio['median'], latency['verdict']) if ratio else '-',
-                '%.0f' % max(rss) if rss else '-', sum(s.get('oom_kills', 0) for s in (trivial, latency))])
+                scale_worst(per, 'peak_rss_mb_max'), sum(s.get('oom_kills', 0) for s in per.values())])
 
 
 def render_scale(name, r):
@@ -316,6 +321,7 @@ def render_scale(name, r):
     per_n = [(n, summary.get(str(n)) or {}) for n in p['workers']]
     enqueue = ', '.join('%s: %.1f' % (n, per[SCALE_TRIVIAL]['enqueue_per_s']['median'])
                         for n, per in per_n if per.get(SCALE_TRIVIAL))
+    cgroup = ', '.join('%s: %s' % (n, scale_worst(per, 'cgroup_peak_mb_max')) for n, per in per_n if per)
     failed = sum(s['failed'] for dummy, per in per_n for s in per.values())
     lines = [title, '', '`results/%s`: `%s`' % (name, scale_command(p)), '',
              '- Machine: %s, %d cores, %.0f GiB RAM, kernel %s, Docker %s, Compose %s.' % (
@@ -324,12 +330,15 @@ def render_scale(name, r):
              '- Versions: n8n %s, PostgreSQL %s, Redis %s, ansible-core %s, collection commit %s.' % (
                  v['n8n'], version(v['postgresql_server']), version((v['redis'] or '').partition('v=')[2]),
                  v['ansible_core'], (v['collection_commit'] or 'unknown')[:12]),
-             '- Webhook calls answered per second (%d parallel callers, trivial workflow), by workers: %s; failed '
-             'calls or executions: %d.' % (p['parallel'], enqueue, failed),
+             '- Enqueue rate (trivial workflow\'s webhook calls answered per second, %d parallel callers), by number '
+             'of workers: %s; failed calls or executions: %d.' % (p['parallel'], enqueue, failed),
+             '- Worker memory: the peak RSS column is n8n\'s own process (largest `VmHWM`); the container\'s memory '
+             'cgroup peak (with the task runner and page cache; the %s limit applies to it), worst, by number of '
+             'workers: %s MB.' % (p['worker_memory'], cgroup),
              '- Medians of %s (in each round the worker counts in turn, the order reversed every other round); '
              '"ideal" is min(N x concurrency / %g s, ceiling), the ceiling being the trivial workflow\'s exec/s with '
-             'the same workers in the same round; peak RSS and OOM kills are the worst over both workflows.' % (
-                 rounds, p['wait_seconds']),
+             'the same workers in the same round; peak RSS is the worst and OOM kills (workers and main) the total '
+             'over both workflows.' % (rounds, p['wait_seconds']),
              '', row(['workers', 'trivial webhook exec/s', 'latency-bound exec/s',
                       'drain of the %d latency-bound s' % p['executions'], 'ideal latency-bound exec/s',
                       'actual / ideal (goal >= %g)' % p['goal_share'], 'peak RSS per worker MB (max)', 'OOM kills']),

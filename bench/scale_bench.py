@@ -161,10 +161,15 @@ def execution_stats(executions, first_call, created, seen_done):
     return out
 
 
-def peak_rss_mb(status_text):
-    """The largest VmHWM (peak resident set) of /proc/<pid>/status texts, in MB."""
-    kb = [int(m) for m in re.findall(r'^VmHWM:\s+(\d+) kB', status_text, re.M)]
-    return round(max(kb) / 1024, 1) if kb else None
+def memory_peaks(text):
+    """From /proc/<pid>/status texts and a line 'cgroup <bytes>': the largest VmHWM (peak resident set of one
+    process: n8n itself), the sum of all VmHWM (an upper bound with the task runner) and the container's memory
+    cgroup peak (with page cache; what the limit is enforced on), in MB."""
+    kb = [int(m) for m in re.findall(r'^VmHWM:\s+(\d+) kB', text, re.M)]
+    cgroup = re.search(r'^cgroup (\d+)$', text, re.M)
+    return dict(peak_rss_mb=round(max(kb) / 1024, 1) if kb else None,
+                peak_rss_sum_mb=round(sum(kb) / 1024, 1) if kb else None,
+                cgroup_peak_mb=round(int(cgroup.group(1)) / 2 ** 20, 1) if cgroup else None)
 
 
 def stats(values):
@@ -210,6 +215,7 @@ def summarize(measurements, workers):
                      exec_span_s=stats([m.get('exec_span_s') for m in ms]),
                      enqueue_per_s=stats([m['enqueue']['per_second'] for m in ms]),
                      peak_rss_mb_max=max((w['peak_rss_mb'] or 0 for w in containers), default=None),
+                     cgroup_peak_mb_max=max((w['cgroup_peak_mb'] or 0 for w in containers), default=None),
                      main_peak_rss_mb_max=max((m['main']['peak_rss_mb'] or 0 for m in ms), default=None),
                      oom_kills=sum(w['oom_kills'] for m in ms for w in m['worker_containers'] + [m['main']]),
                      restarts=sum(w['restarts'] for m in ms for w in m['worker_containers'] + [m['main']]),
@@ -268,8 +274,8 @@ class Scale:
         return time.monotonic() - start
 
     def containers(self, service):
-        """Ids of the bench project's running containers of a compose service."""
-        return output(['docker', 'ps', '-q', '--filter', 'label=com.docker.compose.project=' + PROJECT,
+        """Ids of the bench project's containers of a compose service (also one that is restarting)."""
+        return output(['docker', 'ps', '-aq', '--filter', 'label=com.docker.compose.project=' + PROJECT,
                        '--filter', 'label=com.docker.compose.service=' + service], 'docker ps').split()
 
     def container(self, service):
@@ -288,10 +294,13 @@ class Scale:
                              started_at=started, memory_bytes=int(memory), cpus=int(cpus) / 1e9, cmd=json.loads(cmd)))
         return sorted(rows, key=lambda r: r['name'])
 
-    def peak_rss(self, cid):
-        res = subprocess.run(['docker', 'exec', cid, 'sh', '-c', 'cat /proc/[0-9]*/status 2>/dev/null'],
-                             capture_output=True, text=True, timeout=60, check=False)
-        return peak_rss_mb(res.stdout)
+    def memory(self, cid):
+        """memory_peaks() of a container (cgroup v2 memory.peak, else v1 memory.max_usage_in_bytes)."""
+        script = ('cat /proc/[0-9]*/status 2>/dev/null; echo cgroup $(cat /sys/fs/cgroup/memory.peak 2>/dev/null '
+                  '|| cat /sys/fs/cgroup/memory/memory.max_usage_in_bytes 2>/dev/null)')
+        res = subprocess.run(['docker', 'exec', cid, 'sh', '-c', script], capture_output=True, text=True, timeout=60,
+                             check=False)
+        return memory_peaks(res.stdout)
 
     def oom_events(self, since, until):
         """{container name: OOM kill events} of the bench project between two epoch times."""
@@ -365,7 +374,28 @@ class Scale:
         log('%d worker(s) ready after %.0f s' % (n, seconds))
         return dict(round=rnd, workers=n, seconds=round(seconds, 1),
                     memory_bytes=sorted({w['memory_bytes'] for w in workers}),
-                    cpus=sorted({w['cpus'] for w in workers}))
+                    cpus=sorted({w['cpus'] for w in workers}), warmup=self.warm_up(n, workers))
+
+    def warm_up(self, n, workers):
+        """Unmeasured: --warmup calls per worker of the latency-bound workflow (every node type either workflow uses),
+        so workers that just started have loaded their nodes before a measured burst. {worker: executions taken}."""
+        calls = n * self.args.warmup
+        if not calls:
+            return None
+        marker = 'scale-warmup-%dw-%s' % (n, uuid.uuid4().hex[:8])
+        workflow_id = self.api('POST', '/workflows', workflow_body(LATENCY, marker))['id']
+        try:
+            self.api('POST', '/workflows/%s/activate' % workflow_id)
+            time.sleep(1)
+            fired = fire('%s/webhook/%s' % (self.base, marker), calls, self.args.parallel)
+            self.wait_finished(workflow_id, fired['ok'])
+            ids = {str(e['id']) for e in self.executions(workflow_id)}
+            taken = {w['name']: self.executions_taken(w['id'], fired['first_call'], ids) for w in workers}
+        finally:
+            self.remove_workflow(workflow_id)
+        spread = ', '.join('%s %d' % (name.rsplit('-', 1)[-1], count) for name, count in taken.items())
+        log('  warm-up: %d calls, per worker %s' % (calls, spread))
+        return taken
 
     def versions(self):
         main, redis = self.container('n8n'), self.container('redis')
@@ -420,31 +450,44 @@ class Scale:
                         % workflow_id)
         return {i: float(t) for i, t in (line.split('|') for line in out.splitlines() if line)}
 
+    def executions_taken(self, cid, since, ids):
+        """How many of ids the container's log says it started (`Worker started execution <id>`) since then."""
+        logs = subprocess.run(['docker', 'logs', '--since', '%.3f' % (since - 1), cid], capture_output=True, text=True,
+                              check=False)
+        return len(set(STARTED.findall(logs.stdout + logs.stderr)) & ids)
+
     def container_facts(self, rows, before, since, ooms, ids=None):
         """Per container: executions it started of ids (its log since the first call), peak RSS, OOM kills, restarts."""
         facts = []
         for w in rows:
-            fact = dict(name=w['name'], peak_rss_mb=self.peak_rss(w['id']), oom_killed=w['oom_killed'],
-                        oom_kills=max(ooms.get(w['name'], 0), int(w['oom_killed'])), restart_count=w['restart_count'],
-                        restarts=w['restart_count'] - before.get(w['id'], {}).get('restart_count', 0),
-                        started_at=w['started_at'])
+            was = before.get(w['id'], {})
+            new_oom = w['oom_killed'] and not was.get('oom_killed')
+            fact = dict(name=w['name'], oom_killed=w['oom_killed'], oom_kills=max(ooms.get(w['name'], 0), int(new_oom)),
+                        restart_count=w['restart_count'], restarts=w['restart_count'] - was.get('restart_count', 0),
+                        started_at=w['started_at'], **self.memory(w['id']))
             if ids is not None:
-                logs = subprocess.run(['docker', 'logs', '--since', '%.3f' % (since - 1), w['id']], capture_output=True,
-                                      text=True, check=False)
-                fact['executions'] = len(set(STARTED.findall(logs.stdout + logs.stderr)) & ids)
+                fact['executions'] = self.executions_taken(w['id'], since, ids)
             facts.append(fact)
         return facts
 
-    def remove_workflow(self, workflow_id):
-        """Unpublish (n8n refuses to delete a published workflow), then delete; its executions go with it."""
-        path = '/workflows/%s' % workflow_id
-        for method, path in (('POST', path + '/deactivate'), ('DELETE', path)):
-            try:
-                self.api(method, path)
-            except urllib.error.HTTPError as exc:
-                log('could not %s workflow %s: %s %s' % (method, workflow_id, exc, exc.read()[:500]))
-            except (urllib.error.URLError, OSError) as exc:
-                log('could not %s workflow %s: %s' % (method, workflow_id, exc))
+    def remove_workflow(self, workflow_id, attempts=30):
+        """Unpublish (n8n refuses to delete a published workflow), then delete; its executions go with it. n8n
+        answers 409 while the unpublishing is still under way (seen with the Wait node's workflow): retried."""
+        base = '/workflows/%s' % workflow_id
+        for method, path, tries in (('POST', base + '/deactivate', 1), ('DELETE', base, attempts)):
+            for attempt in range(1, tries + 1):
+                try:
+                    self.api(method, path)
+                    break
+                except urllib.error.HTTPError as exc:
+                    if exc.code == 409 and attempt < tries:
+                        time.sleep(1)
+                        continue
+                    log('could not %s workflow %s: %s %s' % (method, workflow_id, exc, exc.read()[:300]))
+                    break
+                except (urllib.error.URLError, OSError) as exc:
+                    log('could not %s workflow %s: %s' % (method, workflow_id, exc))
+                    break
 
     def measure(self, rnd, n, kind):
         a = self.args
@@ -507,7 +550,7 @@ class Scale:
                 measurements += pair.values()
         result = dict(date=started.isoformat(), seconds=round(time.monotonic() - t0, 1),
                       parameters=dict(executions=a.executions, rounds=a.rounds, workers=a.workers,
-                                      concurrency=a.concurrency, parallel=a.parallel, settle=a.settle,
+                                      concurrency=a.concurrency, parallel=a.parallel, settle=a.settle, warmup=a.warmup,
                                       drain_timeout=a.drain_timeout, wait_seconds=WAIT_SECONDS, goal_share=GOAL_SHARE,
                                       worker_memory='%dm' % (scalings[0]['memory_bytes'][0] // 2 ** 20),
                                       worker_cpus=scalings[0]['cpus'][0], project=PROJECT, port=PORT,
@@ -556,13 +599,15 @@ def main():
     p.add_argument('--concurrency', type=int, default=10, help='n8n worker --concurrency')
     p.add_argument('--parallel', type=int, default=16, help='threads firing the webhook calls')
     p.add_argument('--settle', type=float, default=3.0, help='seconds between activating a workflow and firing')
+    p.add_argument('--warmup', type=int, default=10,
+                   help='unmeasured latency-bound calls per worker after each scaling (0: none)')
     p.add_argument('--drain-timeout', type=int, default=600, help='seconds to wait for the executions to finish')
     p.add_argument('--out', help='result file (default bench/results/scale-<UTC start time>.json)')
     p.add_argument('--keep', action='store_true',
                    help='keep the stack running (project %s in %s)' % (PROJECT, PROJECT_DIR))
     args = p.parse_args()
-    if min(args.rounds, args.executions, args.concurrency, args.parallel) < 1:
-        p.error('--rounds, --executions, --concurrency and --parallel must be at least 1')
+    if min(args.rounds, args.executions, args.concurrency, args.parallel) < 1 or args.warmup < 0:
+        p.error('--rounds, --executions, --concurrency and --parallel must be at least 1, --warmup at least 0')
     bb.ensure_venv()
     bb.run_until_done(Scale(args))
 
