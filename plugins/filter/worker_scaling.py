@@ -18,7 +18,7 @@ def _plan(inputs):
     """{'errors', 'memory', 'connections'}: every bad input, then the memory and connection budgets with their
     messages, so a role can refuse with one clear message before any change."""
     inputs = dict(inputs)
-    for key in ('replicas', 'concurrency', 'graceful_timeout', 'max_connections'):
+    for key in ('replicas', 'concurrency', 'graceful_timeout', 'max_connections', 'min_replicas', 'max_replicas'):
         if key in inputs:
             inputs[key] = _number(inputs[key], int)
     for key in ('cpus', 'heap_share', 'share'):

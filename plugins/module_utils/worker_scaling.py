@@ -55,6 +55,12 @@ def input_errors(v):
     for name, value, ok, what in checks:
         if not ok(value):
             errors.append('%s must be %s, got %r' % (name, what, value))
+    low, high = v.get('min_replicas', 1), v.get('max_replicas', 0)
+    if not (_is_int(low) and 1 <= low <= MAX_REPLICAS):
+        errors.append('worker_scaling_min_replicas must be an integer from 1 to %d, got %r' % (MAX_REPLICAS, low))
+    elif not (_is_int(high) and 0 <= high <= MAX_REPLICAS) or 0 < high < low:
+        errors.append('worker_scaling_max_replicas must be 0 (the memory budget decides) or an integer from '
+                      'worker_scaling_min_replicas (%r) to %d, got %r' % (low, MAX_REPLICAS, high))
     try:
         parse_memory(v.get('memory'), 'worker_scaling_memory')
     except ValueError as exc:

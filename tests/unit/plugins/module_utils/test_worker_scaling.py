@@ -106,3 +106,10 @@ def test_shares_outside_zero_to_one_are_refused():
     errors = w.input_errors(dict(GOOD, heap_share=1.5, share=0))
     assert any(e.startswith("worker_scaling_heap_share") for e in errors)
     assert any(e.startswith("worker_scaling_memory_share") for e in errors)
+
+
+@pytest.mark.parametrize("low,high,ok", [(1, 0, True), (2, 3, True), (3, 3, True), (3, 2, False), (0, 3, False),
+                                         (1, 51, False)])
+def test_autoscaler_bounds_are_checked_together(low, high, ok):
+    errors = w.input_errors(dict(GOOD, min_replicas=low, max_replicas=high))
+    assert (errors == []) is ok
