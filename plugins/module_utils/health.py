@@ -1,0 +1,231 @@
+# Copyright: n8n_ops maintainers
+# SPDX-License-Identifier: MIT (see LICENSE)
+"""Stack health (pure): facts read from the running stack -> checks (green/red with a message), the stuck-queue
+diagnosis, alert transitions that do not flap, and the Prometheus textfile.
+
+The monitoring role reads the facts (docker inspect, HTTP, redis-cli, psql, df, the backup role's status.json) and
+hands them here; every threshold is an argument, so the role exposes each one as a variable.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+GREEN, RED = 'green', 'red'
+THRESHOLDS = dict(
+    connections_pct=80.0,       # PostgreSQL connections used / max_connections
+    cache_hit_min=0.95,         # heap blocks hit / (hit + read), once enough blocks were read to judge
+    cache_hit_min_reads=10000,
+    longest_query_s=300.0,
+    oldest_xact_s=600.0,        # an open transaction holds back vacuum on n8n's execution tables
+    redis_memory_pct=80.0,      # used_memory / the container's limit
+    disk_free_pct=10.0,
+    backup_max_age_h=26.0,      # nightly backups plus two hours of slack
+    queue_wait_s=120.0,         # oldest waiting job's age before the queue counts as stuck
+    restarts_max=0,             # restarts since the container was created
+)
+
+
+def _check(name, ok, message, value=None):
+    return dict(name=name, status=GREEN if ok else RED, message=message, value=value)
+
+
+def _pct(part, whole):
+    return 100.0 * part / whole if whole else 0.0
+
+
+def container_checks(containers, t):
+    """One check per container: running, healthy (when it has a healthcheck), no OOM kill, restarts."""
+    checks = []
+    for c in sorted(containers, key=lambda c: c['name']):
+        problems = []
+        if c.get('state') != 'running':
+            problems.append('is %s' % (c.get('state') or 'missing'))
+        elif c.get('paused'):
+            problems.append('is paused')
+        if c.get('health') not in (None, '', 'healthy'):
+            problems.append('health %s' % c['health'])
+        if c.get('oom_killed'):
+            problems.append('was OOM-killed (raise its memory limit)')
+        if int(c.get('restarts') or 0) > t['restarts_max']:
+            problems.append('restarted %d times' % int(c['restarts']))
+        checks.append(_check('container:' + c['name'], not problems,
+                             '%s %s' % (c['name'], ', '.join(problems) if problems else 'running, healthy'),
+                             int(c.get('restarts') or 0)))
+    return checks
+
+
+def http_checks(endpoints):
+    """endpoints: [{'name', 'status', 'body', 'expect'}]: green when the status is 200 and the body holds `expect`
+    (n8n answers 200 "n8n is starting up" during migrations)."""
+    checks = []
+    for e in endpoints:
+        ok = e.get('status') == 200 and (e.get('expect') or '') in (e.get('body') or '')
+        checks.append(_check('http:' + e['name'], ok, '%s answered %s%s' % (
+            e['name'], e.get('status') or 'nothing', '' if ok else ' (%r)' % (e.get('body') or '')[:80])))
+    return checks
+
+
+def redis_checks(redis, t):
+    if not redis.get('ping'):
+        return [_check('redis', False, 'Redis does not answer PING: %s' % (redis.get('error') or 'no answer'))]
+    used, limit = int(redis.get('used_memory') or 0), int(redis.get('limit') or 0)
+    pct = _pct(used, limit)
+    return [_check('redis', True, 'Redis answers PING'),
+            _check('redis_memory', not limit or pct <= t['redis_memory_pct'],
+                   'Redis uses %d MB of its %d MB limit (%.0f %%, red above %.0f %%)'
+                   % (used // 2 ** 20, limit // 2 ** 20, pct, t['redis_memory_pct']), round(pct, 1))]
+
+
+def postgres_checks(pg, t):
+    if not pg.get('reachable'):
+        return [_check('postgres', False, 'PostgreSQL is not reachable: %s' % (pg.get('error') or 'no answer'))]
+    checks = [_check('postgres', True, 'PostgreSQL answers (database %d MB)' % (int(pg.get('db_size') or 0) // 2 ** 20),
+                     int(pg.get('db_size') or 0))]
+    pct = _pct(pg['connections'], pg['max_connections'])
+    checks.append(_check('postgres_connections', pct <= t['connections_pct'],
+                         '%d of max_connections %d in use (%.0f %%, red above %.0f %%)'
+                         % (pg['connections'], pg['max_connections'], pct, t['connections_pct']), round(pct, 1)))
+    hit, read = int(pg.get('blks_hit') or 0), int(pg.get('blks_read') or 0)
+    ratio = hit / float(hit + read) if hit + read else 1.0
+    judged = hit + read >= t['cache_hit_min_reads']
+    checks.append(_check('postgres_cache_hit', not judged or ratio >= t['cache_hit_min'],
+                         'cache hit ratio %.3f%s' % (ratio, ' (red below %.2f)' % t['cache_hit_min'] if judged
+                                                     else ' (not judged below %d blocks)' % t['cache_hit_min_reads']),
+                         round(ratio, 4)))
+    for key, name, what in (('longest_query_s', 'postgres_longest_query', 'longest running query'),
+                            ('oldest_xact_s', 'postgres_oldest_transaction', 'oldest open transaction')):
+        age = float(pg.get(key) or 0)
+        checks.append(_check(name, age <= t[key], '%s: %.0f s (red above %.0f s)' % (what, age, t[key]),
+                             round(age, 1)))
+    return checks
+
+
+def disk_checks(disks, t):
+    """disks: {label: {'path', 'free', 'total'}} in bytes (the Docker data root, the backup root)."""
+    checks = []
+    for label in sorted(disks):
+        d = disks[label]
+        pct = _pct(d['free'], d['total'])
+        checks.append(_check('disk:' + label, pct >= t['disk_free_pct'],
+                             '%s (%s): %.1f GB free of %.1f GB (%.0f %%, red below %.0f %%)'
+                             % (label, d['path'], d['free'] / 2.0 ** 30, d['total'] / 2.0 ** 30, pct,
+                                t['disk_free_pct']), round(pct, 1)))
+    return checks
+
+
+def backup_check(status, now, t):
+    """The backup role's status.json ({'status', 'finished' epoch, 'set'}) or None when there is none."""
+    if not status:
+        return _check('backup', False, 'no backup has run (no status.json under the backup root)')
+    age_h = (now - float(status.get('finished') or 0)) / 3600.0
+    if status.get('status') != 'ok':
+        return _check('backup', False, 'the last backup %s: %s' % (status.get('status'), status.get('error') or '?'),
+                      round(age_h, 2))
+    return _check('backup', age_h <= t['backup_max_age_h'], 'last good backup %s is %.1f h old (red above %.0f h)'
+                  % (status.get('set') or '?', age_h, t['backup_max_age_h']), round(age_h, 2))
+
+
+def stuck_queue(queue, workers, t):
+    """Red when jobs have waited longer than the threshold while the queue should be moving, naming the likely cause.
+
+    queue: {'waiting', 'active', 'oldest_wait_s'}; workers: [{'name', 'state', 'paused', 'command', 'concurrency',
+    'healthy', 'redis_ok', 'process_state'}] (process_state: the main process's /proc state letter, T = stopped)."""
+    waiting, age = int(queue.get('waiting') or 0), float(queue.get('oldest_wait_s') or 0)
+    running = [w for w in workers if w.get('state') == 'running']
+    slots = sum(int(w.get('concurrency') or 0) for w in running)
+    if waiting == 0 or age <= t['queue_wait_s']:
+        return _check('queue', True, '%d waiting, %d active in %d worker slots' % (waiting, int(queue.get('active')
+                                                                                        or 0), slots), waiting)
+    causes = []
+    if not running:
+        causes.append('no worker is running (start them: playbooks/scale-workers.yml)')
+    for w in running:
+        cmd = w.get('command') or []
+        if 'worker' not in cmd:
+            causes.append('%s was started without the `worker` command (%s): it does not consume the queue'
+                          % (w['name'], ' '.join(cmd) or 'no command'))
+        elif w.get('paused') or w.get('process_state') == 'T':
+            causes.append('%s stopped consuming (%s) while its container looks healthy: restart it'
+                          % (w['name'], 'paused' if w.get('paused') else 'its process is stopped'))
+        elif w.get('redis_ok') is False:
+            causes.append('%s cannot reach Redis (its readiness fails)' % w['name'])
+    if not causes and int(queue.get('active') or 0) >= slots:
+        causes.append('every worker slot is busy (%d active in %d slots): add workers or concurrency'
+                      % (int(queue.get('active') or 0), slots))
+    if not causes:
+        causes.append('workers have free slots but do not take jobs: a worker that stopped consuming '
+                      '(n8n #14233) - restart the workers')
+    return _check('queue', False, '%d executions waiting, the oldest for %.0f s (red above %.0f s): %s'
+                  % (waiting, age, t['queue_wait_s'], '; '.join(causes)), waiting)
+
+
+def evaluate(facts, now, thresholds=None):
+    """Every check of the stack from the facts; {'checks': [...], 'red': [names], 'ok': bool}."""
+    t = dict(THRESHOLDS, **(thresholds or {}))
+    checks = container_checks(facts.get('containers') or [], t)
+    checks += http_checks(facts.get('endpoints') or [])
+    if 'redis' in facts:
+        checks += redis_checks(facts['redis'], t)
+    if 'postgres' in facts:
+        checks += postgres_checks(facts['postgres'], t)
+    checks += disk_checks(facts.get('disks') or {}, t)
+    if 'backup' in facts:
+        checks.append(backup_check(facts['backup'], now, t))
+    if 'queue' in facts:
+        checks.append(stuck_queue(facts['queue'], facts.get('workers') or [], t))
+    red = [c['name'] for c in checks if c['status'] == RED]
+    return dict(checks=checks, red=red, ok=not red)
+
+
+def transitions(previous, checks, confirm=1):
+    """Alert on state changes only. previous: {name: {'alerted': status, 'streak': n, 'seen': status}} from the
+    last run (kept on disk); a new status is alerted once it was seen `confirm` runs in a row, so an item flapping
+    between two runs does not alert each time. Returns (new state, [{'name', 'from', 'to', 'message'}])."""
+    state, alerts = {}, []
+    for c in checks:
+        old = previous.get(c['name']) or dict(alerted=GREEN, streak=0, seen=GREEN)
+        streak = old.get('streak', 0) + 1 if c['status'] == old.get('seen') else 1
+        alerted = old.get('alerted', GREEN)
+        if c['status'] != alerted and streak >= confirm:
+            alerts.append(dict(name=c['name'], to=c['status'], message=c['message'], **{'from': alerted}))
+            alerted = c['status']
+        state[c['name']] = dict(alerted=alerted, streak=streak, seen=c['status'])
+    for name, old in previous.items():  # a check that disappeared (a removed worker) is not an alert
+        state.setdefault(name, old)
+    return state, alerts
+
+
+_NAME = re.compile(r'[^a-zA-Z0-9_:]')
+
+
+def _label(value):
+    return str(value).replace('\\', '\\\\').replace('\n', '\\n').replace('"', '\\"')
+
+
+def textfile(checks, gauges=None, prefix='n8n_ops'):
+    """Prometheus text exposition (node_exporter textfile collector): one `<prefix>_check_ok{check=...}` per check
+    and any extra gauges {metric: [(labels dict, value)]}. Valid under `promtool check metrics`."""
+    lines = ['# HELP %s_check_ok 1 when the health check is green, 0 when red.' % prefix,
+             '# TYPE %s_check_ok gauge' % prefix]
+    for c in checks:
+        lines.append('%s_check_ok{check="%s"} %d' % (prefix, _label(c['name']), 1 if c['status'] == GREEN else 0))
+    for metric, samples in sorted((gauges or {}).items()):
+        name = prefix + '_' + _NAME.sub('_', metric)
+        lines.append('# HELP %s %s' % (name, metric.replace('_', ' ')))
+        lines.append('# TYPE %s gauge' % name)
+        for labels, value in samples:
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                continue
+            rendered = ','.join('%s="%s"' % (_NAME.sub('_', k), _label(v)) for k, v in sorted(labels.items()))
+            lines.append('%s%s %s' % (name, '{%s}' % rendered if rendered else '', repr(float(value))
+                                      if isinstance(value, float) else int(value)))
+    return '\n'.join(lines) + '\n'
+
+
+def table(result):
+    """The human table: one line per check, red first."""
+    rows = sorted(result['checks'], key=lambda c: (c['status'] != RED, c['name']))
+    width = max([len(c['name']) for c in rows] + [5])
+    return '\n'.join('%-5s  %-*s  %s' % (c['status'].upper(), width, c['name'], c['message']) for c in rows)

@@ -1,0 +1,148 @@
+import pytest
+
+from ansible_collections.n8n_ops.stack.plugins.module_utils import health as h
+
+T = dict(h.THRESHOLDS)
+NOW = 1_800_000_000.0
+C = dict(name="n8n-n8n-1", state="running", health="healthy", restarts=0, oom_killed=False)
+
+
+def names(checks, status=h.RED):
+    return [c["name"] for c in checks if c["status"] == status]
+
+
+def test_healthy_container_is_green():
+    assert h.container_checks([C], T)[0]["status"] == h.GREEN
+
+
+@pytest.mark.parametrize("change,text", [
+    (dict(state="exited"), "is exited"), (dict(paused=True), "is paused"), (dict(health="unhealthy"), "health unhealthy"),
+    (dict(oom_killed=True), "OOM-killed"), (dict(restarts=2), "restarted 2 times")])
+def test_each_container_problem_is_named(change, text):
+    c = h.container_checks([dict(C, **change)], T)[0]
+    assert c["status"] == h.RED and text in c["message"]
+
+
+def test_readiness_checks_the_body_not_only_the_status():
+    ok, starting = h.http_checks([dict(name="main readiness", status=200, body='{"status":"ok"}', expect='"ok"'),
+                                  dict(name="worker", status=200, body="n8n is starting up", expect='"ok"')])
+    assert ok["status"] == h.GREEN and starting["status"] == h.RED and "starting up" in starting["message"]
+
+
+def test_redis_down_and_memory_above_threshold():
+    assert h.redis_checks(dict(ping=False, error="connection refused"), T)[0]["status"] == h.RED
+    checks = h.redis_checks(dict(ping=True, used_memory=220 * 2 ** 20, limit=256 * 2 ** 20), T)
+    assert names(checks) == ["redis_memory"] and "220 MB of its 256 MB" in checks[1]["message"]
+
+
+PG = dict(reachable=True, db_size=300 * 2 ** 20, connections=20, max_connections=100, blks_hit=990000,
+          blks_read=10000, longest_query_s=1, oldest_xact_s=2)
+
+
+def test_healthy_postgres_is_all_green():
+    assert names(h.postgres_checks(PG, T)) == []
+
+
+@pytest.mark.parametrize("change,name", [
+    (dict(connections=85), "postgres_connections"), (dict(blks_hit=80000, blks_read=20000), "postgres_cache_hit"),
+    (dict(longest_query_s=900), "postgres_longest_query"), (dict(oldest_xact_s=3600), "postgres_oldest_transaction")])
+def test_each_postgres_threshold(change, name):
+    assert names(h.postgres_checks(dict(PG, **change), T)) == [name]
+
+
+def test_cache_hit_not_judged_on_a_cold_server():
+    assert names(h.postgres_checks(dict(PG, blks_hit=10, blks_read=90), T)) == []
+
+
+def test_unreachable_postgres_is_one_red_item():
+    checks = h.postgres_checks(dict(reachable=False, error="could not connect"), T)
+    assert len(checks) == 1 and checks[0]["status"] == h.RED and "could not connect" in checks[0]["message"]
+
+
+def test_disk_free_below_threshold():
+    checks = h.disk_checks({"docker": dict(path="/var/lib/docker", free=5 * 2 ** 30, total=100 * 2 ** 30)}, T)
+    assert checks[0]["status"] == h.RED and "5.0 GB free of 100.0 GB" in checks[0]["message"]
+
+
+def test_backup_missing_failed_stale_and_fresh():
+    assert h.backup_check(None, NOW, T)["status"] == h.RED
+    assert "failed" in h.backup_check(dict(status="failed", finished=NOW - 60, error="x"), NOW, T)["message"]
+    assert h.backup_check(dict(status="ok", finished=NOW - 30 * 3600), NOW, T)["status"] == h.RED
+    assert h.backup_check(dict(status="ok", finished=NOW - 3600, set="20261126_020000"), NOW, T)["status"] == h.GREEN
+
+
+W = dict(name="n8n-n8n-worker-1", state="running", command=["worker", "--concurrency=10"], concurrency=10)
+
+
+def test_queue_moving_is_green_even_with_waiting_jobs():
+    assert h.stuck_queue(dict(waiting=5, active=10, oldest_wait_s=3), [W], T)["status"] == h.GREEN
+
+
+@pytest.mark.parametrize("workers,cause", [
+    ([], "no worker is running"),
+    ([dict(W, command=["start"])], "without the `worker` command"),
+    ([dict(W, paused=True)], "stopped consuming (paused)"),
+    ([dict(W, process_state="T")], "its process is stopped"),
+    ([dict(W, redis_ok=False)], "cannot reach Redis"),
+    ([W], "do not take jobs"),
+])
+def test_stuck_queue_names_the_cause(workers, cause):
+    c = h.stuck_queue(dict(waiting=4, active=0, oldest_wait_s=600), workers, T)
+    assert c["status"] == h.RED and cause in c["message"] and "4 executions waiting" in c["message"]
+
+
+def test_stuck_queue_with_every_slot_busy_says_so():
+    c = h.stuck_queue(dict(waiting=4, active=10, oldest_wait_s=600), [W], T)
+    assert "every worker slot is busy" in c["message"]
+
+
+def test_evaluate_collects_red_items_and_thresholds_override():
+    facts = dict(containers=[C], postgres=dict(PG, connections=50), queue=dict(waiting=0, active=0), workers=[W])
+    assert h.evaluate(facts, NOW)["ok"]
+    r = h.evaluate(facts, NOW, dict(connections_pct=40))
+    assert r["red"] == ["postgres_connections"] and not r["ok"]
+
+
+def check(status, name="redis"):
+    return dict(name=name, status=status, message="m")
+
+
+def test_alerts_only_on_state_change():
+    state, alerts = h.transitions({}, [check(h.GREEN)])
+    assert alerts == []
+    state, alerts = h.transitions(state, [check(h.RED)])
+    assert [(a["from"], a["to"]) for a in alerts] == [("green", "red")]
+    state, alerts = h.transitions(state, [check(h.RED)])
+    assert alerts == []
+    state, alerts = h.transitions(state, [check(h.GREEN)])
+    assert [(a["from"], a["to"]) for a in alerts] == [("red", "green")]
+
+
+def test_flapping_item_does_not_alert_with_confirmation():
+    state, sent = {}, []
+    for status in [h.GREEN, h.RED, h.GREEN, h.RED, h.GREEN, h.RED, h.RED]:
+        state, alerts = h.transitions(state, [check(status)], confirm=2)
+        sent += alerts
+    assert [(a["from"], a["to"]) for a in sent] == [("green", "red")]
+
+
+def test_a_vanished_check_is_kept_not_alerted():
+    state, dummy = h.transitions({}, [check(h.RED, "container:w-3")])
+    state, alerts = h.transitions(state, [check(h.GREEN)])
+    assert "container:w-3" in state and [a["name"] for a in alerts] == []
+
+
+def test_textfile_format():
+    text = h.textfile([check(h.GREEN), check(h.RED, 'disk:"backup"')],
+                      {"queue_waiting": [({}, 3)], "worker_peak_rss_bytes": [({"worker": "w-1"}, 4.5e8)]})
+    lines = text.splitlines()
+    assert lines[:2] == ["# HELP n8n_ops_check_ok 1 when the health check is green, 0 when red.",
+                         "# TYPE n8n_ops_check_ok gauge"]
+    assert 'n8n_ops_check_ok{check="redis"} 1' in lines and 'n8n_ops_check_ok{check="disk:\\"backup\\""} 0' in lines
+    assert "n8n_ops_queue_waiting 3" in lines and 'n8n_ops_worker_peak_rss_bytes{worker="w-1"} 450000000.0' in lines
+    assert text.endswith("\n")
+
+
+def test_table_puts_red_first():
+    r = h.evaluate(dict(containers=[C, dict(C, name="n8n-redis-1", state="exited")]), NOW)
+    assert h.table(r).splitlines()[0].startswith("RED    container:n8n-redis-1")
