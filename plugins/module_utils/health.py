@@ -135,9 +135,9 @@ def stuck_queue(queue, workers, t):
     waiting, age = int(queue.get('waiting') or 0), float(queue.get('oldest_wait_s') or 0)
     running = [w for w in workers if w.get('state') == 'running']
     slots = sum(int(w.get('concurrency') or 0) for w in running)
+    active = int(queue.get('active') or 0)
     if waiting == 0 or age <= t['queue_wait_s']:
-        return _check('queue', True, '%d waiting, %d active in %d worker slots' % (waiting, int(queue.get('active')
-                                                                                        or 0), slots), waiting)
+        return _check('queue', True, '%d waiting, %d active in %d worker slots' % (waiting, active, slots), waiting)
     causes = []
     if not running:
         causes.append('no worker is running (start them: playbooks/scale-workers.yml)')
@@ -151,9 +151,9 @@ def stuck_queue(queue, workers, t):
                           % (w['name'], 'paused' if w.get('paused') else 'its process is stopped'))
         elif w.get('redis_ok') is False:
             causes.append('%s cannot reach Redis (its readiness fails)' % w['name'])
-    if not causes and int(queue.get('active') or 0) >= slots:
+    if not causes and active >= slots:
         causes.append('every worker slot is busy (%d active in %d slots): add workers or concurrency'
-                      % (int(queue.get('active') or 0), slots))
+                      % (active, slots))
     if not causes:
         causes.append('workers have free slots but do not take jobs: a worker that stopped consuming '
                       '(n8n #14233) - restart the workers')
