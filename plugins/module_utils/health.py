@@ -115,16 +115,30 @@ def disk_checks(disks, t):
     return checks
 
 
+def _epoch(iso):
+    """ISO 8601 time as the backup role writes it (UTC, with or without an offset) -> epoch seconds."""
+    from datetime import datetime, timezone
+    when = datetime.fromisoformat(str(iso).replace('Z', '+00:00'))
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
+
+
 def backup_check(status, now, t):
-    """The backup role's status.json ({'status', 'finished' epoch, 'set'}) or None when there is none."""
+    """The backup role's status.json ({'result': ok|failed, 'time', 'set', 'task', 'last_good_set',
+    'last_good_time'}) or None when no backup has run: red when the last run failed or the last good set is older
+    than the threshold."""
     if not status:
         return _check('backup', False, 'no backup has run (no status.json under the backup root)')
-    age_h = (now - float(status.get('finished') or 0)) / 3600.0
-    if status.get('status') != 'ok':
-        return _check('backup', False, 'the last backup %s: %s' % (status.get('status'), status.get('error') or '?'),
-                      round(age_h, 2))
-    return _check('backup', age_h <= t['backup_max_age_h'], 'last good backup %s is %.1f h old (red above %.0f h)'
-                  % (status.get('set') or '?', age_h, t['backup_max_age_h']), round(age_h, 2))
+    good = status.get('last_good_time')
+    age_h = (now - _epoch(good)) / 3600.0 if good else None
+    last_good = ('the last good set %s is %.1f h old' % (status.get('last_good_set'), age_h) if good
+                 else 'there is no good set')
+    if status.get('result') != 'ok':
+        return _check('backup', False, 'the last backup (%s) failed%s; %s' % (
+            status.get('time') or '?', ' at "%s"' % status['task'] if status.get('task') else '', last_good),
+            None if age_h is None else round(age_h, 2))
+    return _check('backup', age_h is not None and age_h <= t['backup_max_age_h'],
+                  '%s (red above %.0f h)' % (last_good, t['backup_max_age_h']),
+                  None if age_h is None else round(age_h, 2))
 
 
 def stuck_queue(queue, workers, t):

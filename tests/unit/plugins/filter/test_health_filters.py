@@ -7,7 +7,8 @@ FILTERS = f.FilterModule().filters()
 
 
 def test_evaluate_filter_reads_a_templated_time():
-    r = FILTERS["health_evaluate"]({"backup": {"status": "ok", "finished": 0}}, "93600", {"backup_max_age_h": 30})
+    backup = {"result": "ok", "last_good_time": "1970-01-01T00:00:00+00:00"}
+    r = FILTERS["health_evaluate"]({"backup": backup}, "93600", {"backup_max_age_h": 30})
     assert r["ok"] and r["checks"][0]["value"] == 26.0
 
 

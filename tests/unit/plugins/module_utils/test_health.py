@@ -64,11 +64,19 @@ def test_disk_free_below_threshold():
     assert checks[0]["status"] == h.RED and "5.0 GB free of 100.0 GB" in checks[0]["message"]
 
 
+def iso(epoch):
+    from datetime import datetime, timezone
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat()
+
+
 def test_backup_missing_failed_stale_and_fresh():
     assert h.backup_check(None, NOW, T)["status"] == h.RED
-    assert "failed" in h.backup_check(dict(status="failed", finished=NOW - 60, error="x"), NOW, T)["message"]
-    assert h.backup_check(dict(status="ok", finished=NOW - 30 * 3600), NOW, T)["status"] == h.RED
-    assert h.backup_check(dict(status="ok", finished=NOW - 3600, set="20261126_020000"), NOW, T)["status"] == h.GREEN
+    failed = h.backup_check(dict(result="failed", time=iso(NOW - 60), task="Dump PostgreSQL",
+                                 last_good_set="s1", last_good_time=iso(NOW - 7200)), NOW, T)
+    assert failed["status"] == h.RED and 'failed at "Dump PostgreSQL"; the last good set s1 is 2.0 h old' in failed["message"]
+    assert h.backup_check(dict(result="ok", last_good_set="s1", last_good_time=iso(NOW - 30 * 3600)), NOW, T)["status"] == h.RED
+    fresh = h.backup_check(dict(result="ok", last_good_set="s2", last_good_time=iso(NOW - 3600)[:-6]), NOW, T)
+    assert fresh["status"] == h.GREEN and fresh["value"] == 1.0
 
 
 W = dict(name="n8n-n8n-worker-1", state="running", command=["worker", "--concurrency=10"], concurrency=10)
