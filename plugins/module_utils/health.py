@@ -67,6 +67,20 @@ def http_checks(endpoints):
     return checks
 
 
+def redis_replies(lines):
+    """redis-cli's answers to PING, INFO memory, LLEN wait, LLEN active, ZCARD delayed, ZCARD failed, LINDEX wait -1
+    (in that order, one command per line on stdin) -> (info dict, queue counts, id of the oldest waiting job or '');
+    None when Redis did not answer PONG."""
+    lines = [line.strip() for line in lines or []]
+    if not lines or lines[0] != 'PONG':
+        return None
+    info = dict(line.split(':', 1) for line in lines if ':' in line and not line.startswith('#'))
+    rest = [line for line in lines[1:] if line and ':' not in line and not line.startswith('#')]
+    counts = [int(x) for x in rest[:4] if x.lstrip('-').isdigit()]
+    queue = dict(zip(('waiting', 'active', 'delayed', 'failed'), counts)) if len(counts) == 4 else {}
+    return info, queue, rest[4] if len(rest) > 4 else ''
+
+
 def redis_checks(redis, t):
     if not redis.get('ping'):
         return [_check('redis', False, 'Redis does not answer PING: %s' % (redis.get('error') or 'no answer'))]

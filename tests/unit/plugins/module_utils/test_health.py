@@ -154,3 +154,15 @@ def test_textfile_format():
 def test_table_puts_red_first():
     r = h.evaluate(dict(containers=[C, dict(C, name="n8n-redis-1", state="exited")]), NOW)
     assert h.table(r).splitlines()[0].startswith("RED    container:n8n-redis-1")
+
+
+def test_redis_replies_in_command_order():
+    out = ["PONG", "# Memory", "used_memory:1048576", "used_memory_human:1.00M", "", "3", "1", "0", "2", "17"]
+    info, queue, oldest = h.redis_replies(out)
+    assert info["used_memory"] == "1048576" and oldest == "17"
+    assert queue == dict(waiting=3, active=1, delayed=0, failed=2)
+
+
+def test_redis_replies_empty_queue_and_no_answer():
+    assert h.redis_replies(["PONG", "used_memory:1", "0", "0", "0", "0", ""])[2] == ""
+    assert h.redis_replies(["NOAUTH Authentication required."]) is None and h.redis_replies([]) is None

@@ -1,0 +1,341 @@
+#!/usr/bin/python
+# Copyright: n8n_ops maintainers
+# SPDX-License-Identifier: MIT (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: stack_health
+short_description: One health check of the n8n stack - containers, n8n, workers, Redis and its queue, PostgreSQL, disks, backups
+version_added: 0.3.0
+author: n8n_ops maintainers (!UNKNOWN)
+description:
+  - Runs on the Docker host of the stack deployed by the C(n8n_ops.stack.stack) role and reads, read-only, every
+    container's state, health, restart count and OOM kills (C(docker inspect), selected fields only - never the
+    environment, which holds secrets); n8n main's C(/healthz) and C(/healthz/readiness) (body checked) and each
+    worker's readiness (from inside the worker); Redis PING, used memory against its container's limit and Bull's
+    queue (waiting, active, delayed, failed and the age of the oldest waiting job); PostgreSQL connections against
+    C(max_connections), database size, cache hit ratio, the longest running query and the oldest open transaction;
+    free space on the Docker data root and the backup root; the backup role's C(status.json).
+  - The checks, thresholds and the stuck-queue diagnosis are pure functions (C(module_utils/health.py)); this module
+    gathers the facts, writes the Prometheus textfile atomically (node_exporter textfile collector format) and
+    fails when any check is red, so a cron job or a playbook exits non-zero.
+  - Over M(ansible.builtin.command) it adds one consistent snapshot, parsing, the diagnosis and an atomic textfile.
+options:
+  project_dir:
+    description: The compose project directory (holds C(.env) and C(compose.yml)).
+    type: path
+    required: true
+  base_url:
+    description: n8n main's URL as this host reaches it.
+    type: str
+    default: http://127.0.0.1:5678
+  backup_root:
+    description: The backup role's C(backup_root); empty - no backup or backup disk check.
+    type: path
+    default: ""
+  thresholds:
+    description: Overrides of the thresholds (names as in C(module_utils/health.py) C(THRESHOLDS)).
+    type: dict
+    default: {}
+  textfile:
+    description: Write the Prometheus textfile here (atomically); empty - none.
+    type: path
+    default: ""
+  fail_on_red:
+    description: Fail the task when any check is red.
+    type: bool
+    default: true
+  timeout:
+    description: Seconds each probe may take.
+    type: int
+    default: 10
+  docker_cli:
+    description: The docker client.
+    type: str
+    default: docker
+notes:
+  - Supports check mode (it only reads; the textfile is not written in check mode).
+'''
+
+EXAMPLES = r'''
+- name: Check the stack; fail when anything is red
+  n8n_ops.stack.stack_health:
+    project_dir: /opt/n8n
+    backup_root: /var/backups/n8n
+    textfile: /var/lib/node_exporter/textfile/n8n_ops.prom
+    thresholds:
+      queue_wait_s: 300
+'''
+
+RETURN = r'''
+ok:
+  description: No check is red.
+  returned: always
+  type: bool
+red:
+  description: Names of the red checks.
+  returned: always
+  type: list
+  elements: str
+checks:
+  description: Every check with C(name), C(status) (green or red), C(message) and C(value).
+  returned: always
+  type: list
+  elements: dict
+table:
+  description: The human table, red first.
+  returned: always
+  type: str
+facts:
+  description: What was read (no secrets).
+  returned: always
+  type: dict
+commands:
+  description: The commands it ran.
+  returned: always
+  type: list
+  elements: str
+seconds:
+  description: How long the check took.
+  returned: always
+  type: float
+'''
+
+import json
+import os
+import shlex
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.n8n_ops.stack.plugins.module_utils import health
+from ansible_collections.n8n_ops.stack.plugins.module_utils.fileutil import atomic_write_bytes
+from ansible_collections.n8n_ops.stack.plugins.module_utils.queue_check import worker_concurrency
+
+PG_SQL = (
+    "SELECT json_build_object("
+    "'connections', (SELECT count(*) FROM pg_stat_activity),"
+    "'max_connections', current_setting('max_connections')::int,"
+    "'db_size', pg_database_size(current_database()),"
+    "'blks_hit', (SELECT blks_hit FROM pg_stat_database WHERE datname = current_database()),"
+    "'blks_read', (SELECT blks_read FROM pg_stat_database WHERE datname = current_database()),"
+    "'longest_query_s', (SELECT coalesce(max(extract(epoch FROM now() - query_start)), 0) FROM pg_stat_activity"
+    " WHERE state = 'active' AND pid <> pg_backend_pid() AND backend_type = 'client backend'),"
+    "'oldest_xact_s', (SELECT coalesce(max(extract(epoch FROM now() - xact_start)), 0) FROM pg_stat_activity"
+    " WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() AND backend_type = 'client backend'))")
+# redis-cli reads REDISCLI_AUTH from the redis container's environment (the stack sets it).
+REDIS_CMDS = ('PING', 'INFO memory', 'LLEN bull:jobs:wait', 'LLEN bull:jobs:active', 'ZCARD bull:jobs:delayed',
+              'ZCARD bull:jobs:failed', 'LINDEX bull:jobs:wait -1')
+INSPECT = ('{{index .Config.Labels "com.docker.compose.service"}}\t{{.Name}}\t{{.State.Status}}\t{{.State.Paused}}\t'
+           '{{if .State.Health}}{{.State.Health.Status}}{{end}}\t{{.RestartCount}}\t{{.State.OOMKilled}}\t'
+           '{{.State.Pid}}\t{{.HostConfig.Memory}}\t{{json .Config.Cmd}}')
+READINESS_JS = ("fetch('http://127.0.0.1:5678/healthz/readiness').then(r => r.text().then(t => "
+                "console.log(r.status + ' ' + t))).catch(e => console.log('0 ' + e.message))")
+
+
+class Probe:
+    def __init__(self, module):
+        self.m = module
+        self.commands = []
+
+    def run(self, argv, stdin=None):
+        self.commands.append(' '.join(shlex.quote(a) for a in argv))
+        try:
+            # pylint: disable-next=ansible-bad-function
+            p = subprocess.run(argv, input=stdin, capture_output=True, text=True, check=False,
+                               cwd=self.m.params['project_dir'], timeout=self.m.params['timeout'])
+        except subprocess.TimeoutExpired:
+            return 124, '', 'timed out after %d s' % self.m.params['timeout']
+        except OSError as exc:
+            return 127, '', str(exc)
+        return p.returncode, p.stdout, p.stderr.strip()
+
+    def docker(self, *args, **kw):
+        return self.run([self.m.params['docker_cli']] + list(args), **kw)
+
+
+def containers(probe):
+    rc, out, err = probe.docker('compose', 'ps', '-aq')
+    ids = out.split()
+    if rc != 0 or not ids:
+        return [], err or 'no containers in the project'
+    rc, out, err = probe.docker('inspect', '--format', INSPECT, *ids)
+    found = []
+    for line in out.splitlines():
+        f = line.split('\t')
+        if len(f) != 10:
+            continue
+        found.append(dict(service=f[0], name=f[1].lstrip('/'), state=f[2], paused=f[3] == 'true', health=f[4],
+                          restarts=int(f[5] or 0), oom_killed=f[6] == 'true', pid=int(f[7] or 0),
+                          memory_limit=int(f[8] or 0), command=json.loads(f[9]) if f[9] not in ('', 'null') else []))
+    return found, None if rc == 0 else err
+
+
+def http(url, timeout):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read(2000).decode('utf-8', 'replace')
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(2000).decode('utf-8', 'replace')
+    except (urllib.error.URLError, OSError) as exc:
+        return None, str(exc)
+
+
+def process_state(pid):
+    """The /proc state letter of the container's main process on this host (T: stopped by SIGSTOP)."""
+    try:
+        with open('/proc/%d/stat' % pid, encoding='ascii', errors='replace') as f:
+            return f.read().rsplit(')', 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def redis_facts(probe, container):
+    rc, out, err = probe.docker('exec', '-i', container['name'], 'redis-cli', '--no-auth-warning',
+                                stdin='\n'.join(REDIS_CMDS) + '\n')
+    replies = health.redis_replies(out.splitlines()) if rc == 0 else None
+    if not replies:
+        return dict(ping=False, error=(err or out or 'no answer').strip()[:200]), None
+    info, queue, oldest = replies
+    if queue and oldest:
+        rc, ts, dummy = probe.docker('exec', container['name'], 'redis-cli', '--no-auth-warning', 'HGET',
+                                     'bull:jobs:' + oldest, 'timestamp')
+        if rc == 0 and ts.strip().isdigit():
+            queue['oldest_wait_s'] = max(0.0, time.time() - int(ts.strip()) / 1000.0)
+    return dict(ping=True, used_memory=int(info.get('used_memory', '0') or 0), limit=container['memory_limit']), queue
+
+
+def postgres_facts(probe, container):
+    rc, out, err = probe.docker('exec', container['name'], 'sh', '-c',
+                                'psql -X -At -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "$0"', PG_SQL)
+    if rc != 0:
+        return dict(reachable=False, error=(err or out).strip()[:200])
+    facts = json.loads(out.strip())
+    facts['reachable'] = True
+    return facts
+
+
+def disk(path):
+    st = os.statvfs(path)
+    return dict(path=path, free=st.f_bavail * st.f_frsize, total=st.f_blocks * st.f_frsize)
+
+
+def gather(module, probe):
+    p = module.params
+    facts = dict(endpoints=[], disks={})
+    found, error = containers(probe)
+    facts['containers'] = found
+    if error:
+        facts['error'] = error
+    by_service = {}
+    for c in found:
+        by_service.setdefault(c['service'], []).append(c)
+    for path, expect in (('/healthz', 'ok'), ('/healthz/readiness', '"ok"')):
+        status, body = http(p['base_url'].rstrip('/') + path, p['timeout'])
+        facts['endpoints'].append(dict(name='main ' + path, status=status, body=body, expect=expect))
+    workers = []
+    for w in by_service.get('n8n-worker', []):
+        entry = dict(name=w['name'], state=w['state'], paused=w['paused'], command=w['command'],
+                     concurrency=worker_concurrency([json.dumps(w['command'])]),
+                     process_state=process_state(w['pid']) if w['pid'] else None)
+        if w['state'] == 'running' and not w['paused'] and entry['process_state'] != 'T':
+            rc, out, dummy = probe.docker('exec', w['name'], 'node', '-e', READINESS_JS)
+            code, dummy, body = out.strip().partition(' ')
+            status = int(code) if code.isdigit() and code != '0' else None
+            facts['endpoints'].append(dict(name=w['name'] + ' /healthz/readiness', status=status, body=body,
+                                           expect='"ok"'))
+            entry['redis_ok'] = status == 200
+        workers.append(entry)
+    facts['workers'] = workers
+    redis = (by_service.get('redis') or [None])[0]
+    if redis and redis['state'] == 'running' and not redis['paused']:
+        facts['redis'], queue = redis_facts(probe, redis)
+        if queue:
+            facts['queue'] = queue
+    else:
+        facts['redis'] = dict(ping=False, error='the redis container is %s' % (redis['state'] if redis else 'missing'))
+    pg = (by_service.get('postgres') or [None])[0]
+    if pg and pg['state'] == 'running' and not pg['paused']:
+        facts['postgres'] = postgres_facts(probe, pg)
+    else:
+        facts['postgres'] = dict(reachable=False, error='the postgres container is %s' % (pg['state'] if pg else 'missing'))
+    rc, root, dummy = probe.docker('info', '--format', '{{.DockerRootDir}}')
+    if rc == 0 and os.path.isdir(root.strip()):
+        facts['disks']['docker data root'] = disk(root.strip())
+    if p['backup_root']:
+        if os.path.isdir(p['backup_root']):
+            facts['disks']['backup root'] = disk(p['backup_root'])
+        status_file = os.path.join(p['backup_root'], 'status.json')
+        try:
+            with open(status_file, encoding='utf-8') as f:
+                facts['backup'] = json.load(f)
+        except (OSError, ValueError):
+            facts['backup'] = None
+    return facts
+
+
+def gauges(facts):
+    """Numbers for Prometheus next to the check states."""
+    g = {}
+    q = facts.get('queue') or {}
+    for key in ('waiting', 'active', 'delayed', 'failed'):
+        if key in q:
+            g['queue_' + key] = [({}, q[key])]
+    if 'oldest_wait_s' in q:
+        g['queue_oldest_wait_seconds'] = [({}, q['oldest_wait_s'])]
+    pg = facts.get('postgres') or {}
+    for key, metric in (('connections', 'postgres_connections'), ('max_connections', 'postgres_max_connections'),
+                        ('db_size', 'postgres_database_bytes'), ('longest_query_s', 'postgres_longest_query_seconds'),
+                        ('oldest_xact_s', 'postgres_oldest_transaction_seconds')):
+        if pg.get(key) is not None:
+            g[metric] = [({}, pg[key])]
+    g['container_restarts'] = [({'container': c['name']}, c['restarts']) for c in facts.get('containers') or []]
+    g['container_oom_killed'] = [({'container': c['name']}, int(c['oom_killed'])) for c in facts.get('containers') or []]
+    return g
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            project_dir=dict(type='path', required=True),
+            base_url=dict(type='str', default='http://127.0.0.1:5678'),
+            backup_root=dict(type='path', default=''),
+            thresholds=dict(type='dict', default={}),
+            textfile=dict(type='path', default=''),
+            fail_on_red=dict(type='bool', default=True),
+            timeout=dict(type='int', default=10),
+            docker_cli=dict(type='str', default='docker'),
+        ),
+        supports_check_mode=True,
+    )
+    unknown = sorted(set(module.params['thresholds']) - set(health.THRESHOLDS))
+    if unknown:
+        module.fail_json(msg='Unknown thresholds %s; known: %s' % (', '.join(unknown), ', '.join(sorted(health.THRESHOLDS))))
+    if not os.path.isdir(module.params['project_dir']):
+        module.fail_json(msg='No compose project at %s' % module.params['project_dir'])
+    started = time.monotonic()
+    probe = Probe(module)
+    facts = gather(module, probe)
+    thresholds = dict((k, float(v)) for k, v in module.params['thresholds'].items())
+    result = health.evaluate(facts, time.time(), thresholds)
+    changed = False
+    if module.params['textfile'] and not module.check_mode:
+        atomic_write_bytes(module.params['textfile'], health.textfile(result['checks'], gauges(facts)).encode(),
+                           mode=0o644)
+    for c in facts.get('containers') or []:
+        c.pop('pid', None)
+    out = dict(changed=changed, ok=result['ok'], red=result['red'], checks=result['checks'],
+               table=health.table(result), facts=facts, commands=probe.commands,
+               seconds=round(time.monotonic() - started, 3))
+    if module.params['fail_on_red'] and not result['ok']:
+        module.fail_json(msg='Red: ' + '; '.join(c['message'] for c in result['checks'] if c['status'] == health.RED),
+                         **out)
+    module.exit_json(**out)
+
+
+if __name__ == '__main__':
+    main()
