@@ -109,9 +109,9 @@ import shlex
 import subprocess
 import time
 import urllib.error
-import urllib.request
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import open_url
 from ansible_collections.n8n_ops.stack.plugins.module_utils import health
 from ansible_collections.n8n_ops.stack.plugins.module_utils.fileutil import atomic_write_bytes
 from ansible_collections.n8n_ops.stack.plugins.module_utils.queue_check import worker_concurrency
@@ -177,8 +177,8 @@ def containers(probe):
 
 def http(url, timeout):
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status, r.read(2000).decode('utf-8', 'replace')
+        r = open_url(url, timeout=timeout)
+        return r.getcode(), r.read(2000).decode('utf-8', 'replace')
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read(2000).decode('utf-8', 'replace')
     except (urllib.error.URLError, OSError) as exc:
