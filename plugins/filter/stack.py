@@ -36,6 +36,7 @@ class FilterModule:
             "stack_compose_files": stack_config.compose_files,
             "worker_executions": stack_config.worker_executions,
             "bull_counts": _bull_counts,
+            "bull_query": queue_check.bull_query,
             "queue_drained": queue_check.drained,
             "queue_distribution": _distribution,
             "queue_burst_size": queue_check.burst_size,

@@ -14,6 +14,11 @@ BULL_COMMANDS = ('LLEN bull:jobs:wait', 'LLEN bull:jobs:active', 'ZCARD bull:job
 FINISHED = ('success', 'error', 'crashed', 'canceled')
 
 
+def bull_query(dummy=None):
+    """BULL_COMMANDS as redis-cli's stdin, one command per line (the filter form takes any input)."""
+    return '\n'.join(BULL_COMMANDS) + '\n'
+
+
 def bull_counts(lines):
     """redis-cli answers to BULL_COMMANDS (one integer per line) -> {'waiting', 'active', 'delayed', 'failed'}."""
     values = [line.strip() for line in lines or [] if line.strip()]

@@ -114,7 +114,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 from ansible_collections.n8n_ops.stack.plugins.module_utils import health
 from ansible_collections.n8n_ops.stack.plugins.module_utils.fileutil import atomic_write_bytes
-from ansible_collections.n8n_ops.stack.plugins.module_utils.queue_check import worker_concurrency
+from ansible_collections.n8n_ops.stack.plugins.module_utils.queue_check import BULL_COMMANDS, worker_concurrency
 
 PG_SQL = (
     "SELECT json_build_object("
@@ -128,8 +128,7 @@ PG_SQL = (
     "'oldest_xact_s', (SELECT coalesce(max(extract(epoch FROM now() - xact_start)), 0) FROM pg_stat_activity"
     " WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() AND backend_type = 'client backend'))")
 # redis-cli reads REDISCLI_AUTH from the redis container's environment (the stack sets it).
-REDIS_CMDS = ('PING', 'INFO memory', 'LLEN bull:jobs:wait', 'LLEN bull:jobs:active', 'ZCARD bull:jobs:delayed',
-              'ZCARD bull:jobs:failed', 'LINDEX bull:jobs:wait -1')
+REDIS_CMDS = ('PING', 'INFO memory') + BULL_COMMANDS + ('LINDEX bull:jobs:wait -1',)
 INSPECT = ('{{index .Config.Labels "com.docker.compose.service"}}\t{{.Name}}\t{{.State.Status}}\t{{.State.Paused}}\t'
            '{{if .State.Health}}{{.State.Health.Status}}{{end}}\t{{.RestartCount}}\t{{.State.OOMKilled}}\t'
            '{{.State.Pid}}\t{{.HostConfig.Memory}}\t{{json .Config.Cmd}}')

@@ -74,3 +74,7 @@ def test_summary_line_per_worker():
 def test_worker_concurrency_from_command_lines():
     assert q.worker_concurrency(['["worker","--concurrency=5"]', '["worker","--concurrency=8"]']) == 8
     assert q.worker_concurrency(['["worker"]']) == 10 and q.worker_concurrency([]) == 10
+
+
+def test_bull_query_is_the_commands_bull_counts_reads():
+    assert q.bull_query().splitlines() == list(q.BULL_COMMANDS) and len(q.BULL_COMMANDS) == len(q.BULL_KEYS)
