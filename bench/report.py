@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Regenerate the results section of bench/README.md from the committed bench/results/*.json.
 
-Writes the newest backup result per database size, the newest RTO, the newest tuning and the newest worker
-scaling result between the README's results markers. With --check it changes nothing and exits 1 when the README
-is out of date. Python stdlib only.
+Writes the newest backup result per database size, the newest RTO, the newest tuning, the newest worker scaling
+and the newest health check result between the README's results markers. With --check it changes nothing and
+exits 1 when the README is out of date. Python stdlib only.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ TUNE_BASELINES = ('stock', 'pgtune')
 SCALE_EXECUTIONS, SCALE_ROUNDS = 200, 2
 SCALE_DEFAULTS = dict(concurrency=10, parallel=16, warmup=10)
 SCALE_TRIVIAL, SCALE_LATENCY = 'trivial-webhook', 'latency-bound'
+# The health check benchmark's default: fewer rounds make a smoke run.
+HEALTH_ROUNDS = 10
 MB = 2 ** 20
 CHANGES = [('ours-session', 'pg_restore-stdin'), ('ours-session', 'ours-session-pglz'),
            ('ours-session-pglz', 'pg_restore-stdin'), ('ours-j2', 'pg_restore-j2')]
@@ -164,7 +166,8 @@ def render_rto(name, r):
              '- Machine: %s, %d cores, %.0f GiB RAM, kernel %s, Docker %s.' % (
                  m['cpu_model'], m['cores'], (m['memory_bytes'] or 0) / 2 ** 30, m['kernel'], m['docker_engine']),
              '- Versions: PostgreSQL %s, n8n %s, ansible-core %s, collection commit %s.' % (
-                 version(v['postgresql_server']), v['n8n'], v['ansible_core'], (v['collection_commit'] or 'unknown')[:12]),
+                 version(v['postgresql_server']), v['n8n'], v['ansible_core'],
+                 (v['collection_commit'] or 'unknown')[:12]),
              '- Before: %d executions, %.0f MB (`pg_database_size`); backup set %.0f MB, taken in %.0f s; PostgreSQL '
              'memory limit %s.' % (g['executions'], g['db_bytes'] / MB, sum(r['set_bytes'].values()) / MB,
                                    r['backup_seconds'], p['postgres_memory_limit']),
@@ -172,7 +175,8 @@ def render_rto(name, r):
                  'yes' if r['checks']['rows_match'] else 'NO', 'yes' if r['checks']['credential_decrypts'] else 'NO',
                  r['checks']['readiness_status']),
              '', row(['phase of `playbooks/restore.yml`', 's', 'share']), '|---|---:|---:|']
-    lines += [row([ph['phase'], '%.1f' % ph['seconds'], '%.0f %%' % (100 * ph['seconds'] / total)]) for ph in r['phases']]
+    lines += [row([ph['phase'], '%.1f' % ph['seconds'], '%.0f %%' % (100 * ph['seconds'] / total)])
+              for ph in r['phases']]
     lines.append(row(['**total** (goal <= %d s: %s)' % (r['goal_seconds'], r['verdict']), '**%.1f**' % total, '100 %']))
     return lines
 
@@ -346,7 +350,96 @@ def render_scale(name, r):
     return lines + [scale_row(n, per) for n, per in per_n]
 
 
-def render(results, rto=(), tune=(), scale=()):
+def health_cells(v, base):
+    """median, p95 and min-max of a summary's seconds and its median over the baseline's."""
+    if not v:
+        return ['-', '-', '-', '-']
+    return ['%.2f' % v['median'], '%.2f' % v['p95'], '%.2f-%.2f' % (v['min'], v['max']),
+            '%.2f' % (v['median'] / base['median']) if base and base['median'] else '-']
+
+
+def health_outcome(r, method):
+    """'green in all N rounds' or how many were not, with the red items named."""
+    s = r['summary']
+    green, rounds = s['green_rounds'][method], s['rounds']
+    if green == rounds:
+        return 'green in all %d rounds' % rounds
+    red = s.get('red_items', {}).get(method) or []
+    return '**NOT green in %d of %d rounds**%s' % (rounds - green, rounds, ' (red: %s)' % ', '.join(red) if red else '')
+
+
+def health_command(command, project):
+    """A docker call of the module, short: 'docker exec n8n-worker-1 node', without scripts and templates."""
+    words = command.split()
+    short = [w.replace(project + '-', '', 1) for w in words[:2]]
+    if len(words) > 2 and words[1] in ('exec', 'top'):
+        rest = [w.replace(project + '-', '', 1) for w in words[2:] if not w.startswith('-')]
+        program = rest[1:2] if words[1] == 'exec' else []
+        return ' '.join(short + rest[:1] + (['psql'] if program == ['sh'] and 'psql' in command else program))
+    return ' '.join(short + (words[2:3] if len(words) > 2 and not words[2].startswith('-') else []))
+
+
+def render_health(name, r):
+    """The newest health check run: the module, the playbook and the bash baseline, PostgreSQL's and docker's
+    share of one module run."""
+    m, v, p, s = r['machine'], r['versions'], r['parameters'], r['summary']
+    when = r['date'][:16].replace('T', ' ')
+    rounds = '%d round%s' % (p['rounds'], '' if p['rounds'] == 1 else 's')
+    title = '### Health check: one `stack_health` run on a healthy stack (%d workers), %s, %s UTC' % (
+        p['workers'], rounds, when)
+    if p['rounds'] < HEALTH_ROUNDS:
+        title = ('### Smoke run of the health check benchmark (%s), not representative: it only shows that the '
+                 'benchmark works, %s UTC' % (rounds, when))
+    command = 'python bench/health_bench.py --rounds %d' % p['rounds']
+    if p['workers'] != 2:
+        command += ' --workers %d' % p['workers']
+    load = r['load']
+    g, base = s['goal'], s['baseline']
+    lines = [title, '', '`results/%s`: `%s`' % (name, command), '',
+             '- Machine: %s, %d cores, %.0f GiB RAM, kernel %s, Docker %s, Compose %s.' % (
+                 m['cpu_model'], m['cores'], (m['memory_bytes'] or 0) / 2 ** 30, m['kernel'], m['docker_engine'],
+                 v['compose']),
+             '- Versions: n8n %s (`%s`), PostgreSQL %s (`%s`), ansible-core %s, collection commit %s%s.' % (
+                 v['n8n'], v['n8n_image'], version(v['postgresql_server']), v['postgres_image'], v['ansible_core'],
+                 (v['collection_commit'] or 'unknown')[:12],
+                 ' with uncommitted changes to %s' % ', '.join('`%s`' % f.split()[-1] for f in
+                                                               v['measured_files_uncommitted'])
+                 if v.get('measured_files_uncommitted') else ''),
+             '- Load average (1 min) at start %.2f, at end %.2f%s.' % (
+                 load['start']['loadavg'][0], load['end']['loadavg'][0],
+                 ': the machine was otherwise busy, absolute seconds carry that noise; the ratios are from the same '
+                 'rounds' if load['busy'] else ''),
+             "- Goal: the module's own `seconds` <= %g s (judged on the p95): **%s** (p95 %.2f s)." % (
+                 g['seconds'], g['verdict'], g['value']),
+             '- Module %s; playbook %s; baseline %s.' % (health_outcome(r, 'module'), health_outcome(r, 'playbook'),
+                                                         health_outcome(r, 'baseline'))]
+    pg = s.get('postgres')
+    if pg:
+        lines.append('- Per module run (pg_stat_statements reset right before, %d samples): PostgreSQL %d statement%s, '
+                     '%d call%s, %.2f ms execution (median); n8n itself issued %d calls in the same window (%d in a '
+                     'window as long without the check); docker CLI calls %d.' % (
+                         pg['samples'], pg['statements'], '' if pg['statements'] == 1 else 's', pg['calls'],
+                         '' if pg['calls'] == 1 else 's', pg['total_exec_ms']['median'],
+                         pg['others_in_window']['median'], pg['control_window_calls']['median'],
+                         s['docker_calls']['median']))
+    if r.get('breakdown'):
+        parts = sorted(r['breakdown'], key=lambda b: -b['seconds']['median'])
+        lines.append("- Where the module's own time goes (its docker calls re-run one by one, median of %d each): "
+                     '%.2f s in all; slowest %s.' % (
+                         p.get('breakdown_repeats', 1), sum(b['seconds']['median'] for b in parts),
+                         ', '.join('`%s` %.2f s' % (health_command(b['command'], p['project']), b['seconds']['median'])
+                                   for b in parts[:3])))
+    lines += ['', row(['%s, seconds' % rounds.replace('round', 'interleaved round'), 'median', 'p95', 'min-max',
+                       '/ baseline']), '|---|---:|---:|---:|---:|']
+    for label, value in (("`module`: the module's own `seconds`", s['module_seconds']),
+                         ('`module`: `ansible -m n8n_ops.stack.stack_health` wall', s['module_wall']),
+                         ('`playbook`: `ansible-playbook playbooks/health.yml` wall', s['playbook']),
+                         ('`baseline`: `docker compose ps`, `curl /healthz`, `redis-cli ping`, `pg_isready`', base)):
+        lines.append(row([label] + health_cells(value, base)))
+    return lines
+
+
+def render(results, rto=(), tune=(), scale=(), health=()):
     if not results:
         runs = ['No results yet: run `python bench/backup_bench.py`, then `python bench/report.py`.']
     else:
@@ -358,8 +451,10 @@ def render(results, rto=(), tune=(), scale=()):
         'No results yet: run `python bench/tune_bench.py`, then `python bench/report.py`.']
     scaling = render_scale(*scale[-1]) if scale else [
         '### Worker scaling', '', 'No results yet: run `python bench/scale_bench.py`, then `python bench/report.py`.']
+    checking = render_health(*health[-1]) if health else [
+        '### Health check', '', 'No results yet: run `python bench/health_bench.py`, then `python bench/report.py`.']
     at = min(len(runs), 2 if results and rto else 1)
-    runs[at:at] = ['\n'.join(tuning), '\n'.join(scaling)]
+    runs[at:at] = ['\n'.join(tuning), '\n'.join(scaling), '\n'.join(checking)]
     return '\n\n'.join(runs)
 
 
@@ -381,7 +476,7 @@ def main():
     with open(README, encoding='utf-8') as f:
         current = f.read()
     wanted = splice(current, render(load_results(), load_results(kind='rto'), load_results(kind='tune'),
-                                    load_results(kind='scale')))
+                                    load_results(kind='scale'), load_results(kind='health')))
     if args.check:
         if wanted != current:
             print('bench/README.md results are out of date: run python bench/report.py', file=sys.stderr)

@@ -22,8 +22,6 @@ import json
 import os
 import platform
 import re
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,6 +37,7 @@ REPO = os.path.dirname(BENCH)
 sys.path.insert(0, BENCH)
 sys.path.insert(0, os.path.join(REPO, 'collections'))  # collections/ansible_collections/n8n_ops/stack -> the checkout
 import backup_bench as bb  # noqa: E402  (venv re-exec, machine facts, SIGTERM clean-up)
+from bench_project import containers, log, output, refuse_leftovers, tear_down  # noqa: E402
 from ansible_collections.n8n_ops.stack.plugins.module_utils.queue_check import FINISHED  # noqa: E402
 
 PROJECT_DIR = '/tmp/n8n-scale-bench'
@@ -57,18 +56,6 @@ WORKFLOWS = {
 STARTED = re.compile(r'Worker started execution (\d+)')
 INSPECT = '\t'.join(['{{.Id}}', '{{.Name}}', '{{.State.OOMKilled}}', '{{.RestartCount}}', '{{.State.StartedAt}}',
                      '{{.HostConfig.Memory}}', '{{.HostConfig.NanoCpus}}', '{{json .Config.Cmd}}'])
-
-
-def log(msg):
-    print('[%s] %s' % (time.strftime('%H:%M:%S'), msg), flush=True)
-
-
-def output(argv, what, stdin=None, timeout=600):
-    """stdout of a command; raises with its stderr when it fails."""
-    res = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=timeout, check=False)
-    if res.returncode != 0:
-        raise RuntimeError('%s failed (rc=%d): %s' % (what, res.returncode, (res.stderr or res.stdout)[-2000:]))
-    return res.stdout
 
 
 # --- the two workflows ---------------------------------------------------------------------------------------------
@@ -275,8 +262,7 @@ class Scale:
 
     def containers(self, service):
         """Ids of the bench project's containers of a compose service (also one that is restarting)."""
-        return output(['docker', 'ps', '-aq', '--filter', 'label=com.docker.compose.project=' + PROJECT,
-                       '--filter', 'label=com.docker.compose.service=' + service], 'docker ps').split()
+        return containers(PROJECT, service)
 
     def container(self, service):
         ids = self.containers(service)
@@ -332,19 +318,8 @@ class Scale:
                             {'X-N8N-API-KEY': self.api_key})
 
     # --- stack -------------------------------------------------------------------------------------------------------
-    def refuse_leftovers(self):
-        """Never take over someone else's directory, project or port."""
-        if os.path.exists(PROJECT_DIR):
-            raise RuntimeError('%s exists: remove it (docker compose down -v there) first, or it is not ours'
-                               % PROJECT_DIR)
-        if output(['docker', 'ps', '-aq', '--filter', 'label=com.docker.compose.project=' + PROJECT], 'docker ps'):
-            raise RuntimeError('containers of compose project %s exist: remove them first' % PROJECT)
-        with socket.socket() as s:
-            if s.connect_ex(('127.0.0.1', PORT)) == 0:
-                raise RuntimeError('127.0.0.1:%d is in use' % PORT)
-
     def deploy(self):
-        self.refuse_leftovers()
+        refuse_leftovers(PROJECT_DIR, PROJECT, PORT)
         log('deploying the stack (playbooks/deploy.yml, project %s in %s, n8n on 127.0.0.1:%d; a minute or two)'
             % (PROJECT, PROJECT_DIR, PORT))
         self.deployed = True
@@ -578,10 +553,7 @@ class Scale:
             log('kept the stack: %s (project %s, n8n on 127.0.0.1:%d, owner %s)'
                 % (PROJECT_DIR, PROJECT, PORT, OWNER['email']))
             return
-        log('tearing down (docker compose down -v, %s removed)' % PROJECT_DIR)
-        subprocess.run(['docker', 'compose', '-p', PROJECT, 'down', '-v', '--remove-orphans'],
-                       cwd=PROJECT_DIR if os.path.isdir(PROJECT_DIR) else '/', capture_output=True, check=False)
-        shutil.rmtree(PROJECT_DIR, ignore_errors=True)
+        tear_down(PROJECT_DIR, PROJECT)
 
 
 def worker_counts(text):

@@ -47,6 +47,7 @@ activate_venv() {
   link_collection
   export ANSIBLE_COLLECTIONS_PATH="$COLLECTION_LINK_ROOT:$N8N_OPS_CACHE/collections"
   export ANSIBLE_CONFIG="$REPO_ROOT/ansible.cfg"
+  export PATH="$N8N_OPS_CACHE/bin:$PATH"  # promtool
 }
 
 # Ansible finds a collection only at .../ansible_collections/<ns>/<name>: link this checkout there

@@ -23,6 +23,21 @@ if ! command -v shellcheck >/dev/null 2>&1; then
     || die "could not install shellcheck from the Debian archive"
 fi
 
+# promtool validates the health check's Prometheus textfile and alert rules: unpacked from Debian's prometheus
+# package (no service installed or started).
+if [ ! -x "$N8N_OPS_CACHE/bin/promtool" ]; then
+  log "unpacking promtool from Debian's prometheus package"
+  debs=$(mktemp -d)
+  if ! ( cd "$debs" && { apt-get download -qq prometheus 2>/dev/null \
+         || { apt-get update -qq && apt-get download -qq prometheus; }; } ); then
+    die "could not download Debian's prometheus package (for promtool)"
+  fi
+  dpkg-deb -x "$debs"/prometheus_*.deb "$debs/root" || die "could not unpack the prometheus package"
+  mkdir -p "$N8N_OPS_CACHE/bin"
+  cp "$debs/root/usr/bin/promtool" "$N8N_OPS_CACHE/bin/promtool" || die "no promtool in the prometheus package"
+  rm -rf "$debs"
+fi
+
 stamp="$N8N_OPS_CACHE/toolchain.stamp"
 want=$(cat "$REPO_ROOT/requirements-dev.txt" "$REPO_ROOT/collections-from-ansible.txt" "${BASH_SOURCE[0]}" \
   | sha256sum | cut -c1-16)

@@ -11,28 +11,43 @@ cd "$COLLECTION_DIR" || exit 1
 export PYTHONPATH="$COLLECTION_LINK_ROOT${PYTHONPATH:+:$PYTHONPATH}"
 
 # Every scenario, listed (a renamed molecule.yml must fail the run, not drop its scenario silently).
-SCENARIOS=(stack backup pg_tuning worker_scaling)
+SCENARIOS=(stack backup pg_tuning worker_scaling monitoring hardening)
+
+# The whole run: first three lanes side by side - the static stages and the module integration tests (host engine),
+# and two lanes of Molecule scenarios, each with its own nested engine (N8N_OPS_TEST_LANE picks its volume); a
+# scenario spends much of its time waiting (n8n starting, Wait nodes, Bull's stalled check), so lanes overlap well
+# on 2 cores. Then pg_tuning alone: its benchmark gate compares pgbench runs, and a neighbour lane's load made a
+# good plan look 8x slower in p95 (measured). Lanes sized from measured scenario times. TEST_SERIAL=1: one by one.
+LANE_A=(backup stack)
+LANE_B=(worker_scaling monitoring hardening)
+ALONE=(pg_tuning)
 
 stages=("$@")
+static=(); molecule=()
 if [ ${#stages[@]} -eq 0 ]; then
-  stages=(lint sanity units integration)
-  for scenario in "${SCENARIOS[@]}"; do stages+=("molecule:$scenario"); done
+  static=(lint sanity units integration)
+  for scenario in "${SCENARIOS[@]}"; do molecule+=("molecule:$scenario"); done
 fi
 
 run_sanity() (  # ansible-test resolves symlinks, so it runs in a copy of the tracked files
   cd "$(sanity_tree)" && ansible-test sanity --venv --python 3.12 --color no
 )
 
-passed=0; failed=0; report=()
+exec 3>&2   # progress lines reach the terminal even from a lane whose output goes to its log
+LOGDIR=$(mktemp -d); REPORT=$LOGDIR/report; : > "$REPORT"; trap 'rm -rf "$LOGDIR"' EXIT
 run_stage() {
   local name=$1; shift
-  local t0=$SECONDS
+  local t0=$SECONDS line
   log "=== $name"
-  if "$@"; then passed=$((passed + 1)); report+=("ok   $name $((SECONDS - t0))s")
-  else failed=$((failed + 1)); report+=("FAIL $name $((SECONDS - t0))s"); fi
+  [ -n "${N8N_OPS_TEST_LANE:-}" ] && log "=== $name (lane ${N8N_OPS_TEST_LANE})" 2>&3
+  if "$@"; then line="ok   $name $((SECONDS - t0))s"; else line="FAIL $name $((SECONDS - t0))s"; fi
+  echo "$line" >> "$REPORT"
+  [ -n "${N8N_OPS_TEST_LANE:-}" ] && log "$line" 2>&3
+  return 0
 }
 
-for stage in "${stages[@]}"; do
+run_one() {
+  local stage=$1
   case $stage in
     lint) run_stage lint ansible-lint --offline --profile production ;;
     sanity) run_stage sanity run_sanity ;;
@@ -42,12 +57,51 @@ for stage in "${stages[@]}"; do
       if [ -f "molecule/${stage#molecule:}/molecule.yml" ]; then
         run_stage "$stage" molecule test -s "${stage#molecule:}"
       else
-        log "no molecule/${stage#molecule:}/molecule.yml"; failed=$((failed + 1)); report+=("FAIL $stage (missing)")
+        log "no molecule/${stage#molecule:}/molecule.yml"; echo "FAIL $stage (missing)" >> "$REPORT"
       fi ;;
-    *) log "unknown stage $stage"; failed=$((failed + 1)) ;;
+    *) log "unknown stage $stage"; echo "FAIL $stage (unknown)" >> "$REPORT" ;;
   esac
-done
+}
 
-printf '%s\n' "${report[@]}"
-echo "stages: $passed passed, $failed failed"
+run_lane() {  # lane name, stages...; output to $LOGDIR/<lane>.log
+  local lane=$1; shift
+  ( export N8N_OPS_TEST_LANE=$lane
+    for stage in "$@"; do run_one "$stage"; done ) > "$LOGDIR/$lane.log" 2>&1
+}
+
+t_all=$SECONDS
+if [ ${#static[@]} -gt 0 ] && [ "${TEST_SERIAL:-0}" != 1 ]; then
+  laned=$(printf '%s\n' "${LANE_A[@]}" "${LANE_B[@]}" "${ALONE[@]}" | sort | tr '\n' ' ')
+  listed=$(printf '%s\n' "${SCENARIOS[@]}" | sort | tr '\n' ' ')
+  [ "$laned" = "$listed" ] || { log "LANE_A + LANE_B + ALONE ($laned) must be exactly SCENARIOS ($listed)"; exit 1; }
+  log "three lanes side by side: ${static[*]} | ${LANE_A[*]} | ${LANE_B[*]}; then ${ALONE[*]} alone; each lane's output follows at the end"
+  run_lane static "${static[@]}" & pids=($!)
+  run_lane a "${LANE_A[@]/#/molecule:}" & pids+=($!)
+  # A lane's first scenario loads ~4 GB of images into its engine; two loads at once took 10 min each instead of 2,
+  # so lane b starts when lane a's first scenario has its images (it reached converge), or after 10 minutes.
+  for _ in $(seq 60); do
+    grep -aq 'converge.*Executing' "$LOGDIR/a.log" 2>/dev/null && break
+    kill -0 "${pids[1]}" 2>/dev/null || break
+    sleep 10
+  done
+  run_lane b "${LANE_B[@]/#/molecule:}" & pids+=($!)
+  alive() { local p; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
+  beat=0
+  while alive; do   # a heartbeat every 5 minutes while any lane runs
+    sleep 10; beat=$((beat + 1))
+    [ $((beat % 30)) -eq 0 ] && log "still running ($(( (SECONDS - t_all) / 60 )) min): $(grep -c . "$REPORT") stages done" 2>&3
+  done
+  wait "${pids[@]}"
+  for lane in static a b; do
+    log "=== output of lane $lane"
+    cat "$LOGDIR/$lane.log"
+  done
+  for scenario in "${ALONE[@]}"; do N8N_OPS_TEST_LANE=a run_one "molecule:$scenario"; done   # lane a's images
+else
+  for stage in "${static[@]}" "${molecule[@]}" "${stages[@]}"; do run_one "$stage"; done
+fi
+
+cat "$REPORT"
+passed=$(grep -c '^ok ' "$REPORT"); failed=$(grep -c '^FAIL' "$REPORT")
+echo "stages: $passed passed, $failed failed ($((SECONDS - t_all))s)"
 [ "$failed" -eq 0 ]

@@ -4,9 +4,27 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.n8n_ops.stack.plugins.module_utils import queue_check, stack_config
 
 
-def _resolve_secrets(existing_env_text, provided):
+def _resolve_secrets(existing_env_text, provided, volumes=None, env_path=".env"):
     try:
-        return stack_config.resolve_secrets(stack_config.parse_dotenv(existing_env_text), provided)
+        return stack_config.resolve_secrets(stack_config.parse_dotenv(existing_env_text), provided,
+                                            volumes=volumes, env_path=env_path)
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+def _secret_problems(existing_env_text, provided, volumes=None, env_path=".env"):
+    """Why the secrets cannot be resolved (messages name variables and volumes, never values); [] when they can."""
+    try:
+        stack_config.resolve_secrets(stack_config.parse_dotenv(existing_env_text), provided, generate=lambda: "x",
+                                     volumes=volumes, env_path=env_path)
+    except ValueError as exc:
+        return [str(exc)]
+    return []
+
+
+def _dotenv_quote(value, name="value"):
+    try:
+        return stack_config.dotenv_quote(value, name)
     except ValueError as exc:
         raise AnsibleFilterError(str(exc))
 
@@ -33,6 +51,9 @@ class FilterModule:
             "dotenv_parse": stack_config.parse_dotenv,
             "stack_resolve_secrets": _resolve_secrets,
             "stack_input_errors": stack_config.input_errors,
+            "stack_dotenv_quote": _dotenv_quote,
+            "stack_secret_problems": _secret_problems,
+            "stack_redis_quote": stack_config.redis_quote,
             "stack_compose_files": stack_config.compose_files,
             "worker_executions": stack_config.worker_executions,
             "bull_counts": _bull_counts,

@@ -23,8 +23,12 @@ THRESHOLDS = dict(
     disk_free_pct=10.0,
     backup_max_age_h=26.0,      # nightly backups plus two hours of slack
     queue_wait_s=120.0,         # oldest waiting job's age before the queue counts as stuck
-    restarts_max=0,             # restarts since the container was created
+    restarts_max=0,             # restarts since the container was created ...
+    restart_window_s=3600.0,    # ... red while the last (re)start is this recent (a crash loop stays red)
 )
+
+
+STARTUP_GRACE_S = 60.0  # an n8n worker connects to Redis and PostgreSQL within this after its container starts
 
 
 def _check(name, ok, message, value=None):
@@ -48,8 +52,10 @@ def container_checks(containers, t):
             problems.append('health %s' % c['health'])
         if c.get('oom_killed'):
             problems.append('was OOM-killed (raise its memory limit)')
-        if int(c.get('restarts') or 0) > t['restarts_max']:
-            problems.append('restarted %d times' % int(c['restarts']))
+        since = c.get('started_s_ago')
+        if int(c.get('restarts') or 0) > t['restarts_max'] and (since is None or since < t['restart_window_s']):
+            problems.append('restarted %d times, the last %s' % (
+                int(c['restarts']), 'time unknown' if since is None else '%.0f s ago' % since))
         checks.append(_check('container:' + c['name'], not problems,
                              '%s %s' % (c['name'], ', '.join(problems) if problems else 'running, healthy'),
                              int(c.get('restarts') or 0)))
@@ -158,15 +164,19 @@ def backup_check(status, now, t):
 def stuck_queue(queue, workers, t):
     """Red when jobs have waited longer than the threshold while the queue should be moving, naming the likely cause.
 
-    queue: {'waiting', 'active', 'oldest_wait_s'}; workers: [{'name', 'state', 'paused', 'command', 'concurrency',
-    'healthy', 'redis_ok', 'process_state'}] (process_state: the main process's /proc state letter, T = stopped)."""
+    queue: {'waiting', 'active', 'oldest_wait_s', 'stalled'}; workers: [{'name', 'state', 'paused', 'command', 'concurrency',
+    'redis_ok', 'stopped_process', 'started_s_ago'}] (stopped_process: a process of the container is stopped, /proc state T).
+    The red check carries `suspects`: the workers a restart may bring back (see remediation())."""
     waiting, age = int(queue.get('waiting') or 0), float(queue.get('oldest_wait_s') or 0)
+    stalled = int(queue.get('stalled') or 0)
     running = [w for w in workers if w.get('state') == 'running']
     slots = sum(int(w.get('concurrency') or 0) for w in running)
     active = int(queue.get('active') or 0)
-    if waiting == 0 or age <= t['queue_wait_s']:
+    if (waiting == 0 or age <= t['queue_wait_s']) and not stalled:
         return _check('queue', True, '%d waiting, %d active in %d worker slots' % (waiting, active, slots), waiting)
-    causes = []
+    causes, suspects = [], []
+    grace = max(t['queue_wait_s'], STARTUP_GRACE_S)
+    starting = [w for w in running if w.get('started_s_ago') is not None and w['started_s_ago'] < grace]
     if not running:
         causes.append('no worker is running (start them: playbooks/scale-workers.yml)')
     for w in running:
@@ -174,19 +184,31 @@ def stuck_queue(queue, workers, t):
         if 'worker' not in cmd:
             causes.append('%s was started without the `worker` command (%s): it does not consume the queue'
                           % (w['name'], ' '.join(cmd) or 'no command'))
-        elif w.get('paused') or w.get('process_state') == 'T':
-            causes.append('%s stopped consuming (%s) while its container looks healthy: restart it'
-                          % (w['name'], 'paused' if w.get('paused') else 'its process is stopped'))
-        elif w.get('redis_ok') is False:
+        elif w.get('paused') or w.get('stopped_process'):
+            causes.append('%s stopped consuming (%s) while its container still runs: restart it'
+                          % (w['name'], 'paused' if w.get('paused') else 'its n8n process is stopped'))
+            suspects.append(w['name'])
+        elif w.get('redis_ok') is False and w not in starting:
             causes.append('%s cannot reach Redis (its readiness fails)' % w['name'])
-    if not causes and active >= slots:
+            suspects.append(w['name'])
+    if not causes and active >= slots and not stalled:
         causes.append('every worker slot is busy (%d active in %d slots): add workers or concurrency'
                       % (active, slots))
+    if not causes and starting:
+        causes.append('%s started less than %.0f s ago and may not consume yet' % (
+            ', '.join(w['name'] for w in starting), grace))
     if not causes:
-        causes.append('workers have free slots but do not take jobs: a worker that stopped consuming '
-                      '(n8n #14233) - restart the workers')
-    return _check('queue', False, '%d executions waiting, the oldest for %.0f s (red above %.0f s): %s'
-                  % (waiting, age, t['queue_wait_s'], '; '.join(causes)), waiting)
+        causes.append('workers have free slots but do not take jobs: a worker that stopped consuming its queue '
+                      'connection - restart the workers')
+        suspects = [w['name'] for w in running]
+    held = ('%d executions taken from the queue but held by no live worker (active in Bull without a lock)'
+            % stalled) if stalled else ''
+    late = ('%d executions waiting, the oldest for %.0f s (red above %.0f s)' % (waiting, age, t['queue_wait_s'])
+            if waiting and age > t['queue_wait_s'] else '')
+    check = _check('queue', False, '%s: %s' % (' and '.join(x for x in (late, held) if x), '; '.join(causes)),
+                   waiting + stalled)
+    check['suspects'] = suspects
+    return check
 
 
 def evaluate(facts, now, thresholds=None):
@@ -223,6 +245,36 @@ def transitions(previous, checks, confirm=1):
     for name, old in previous.items():  # a check that disappeared (a removed worker) is not an alert
         state.setdefault(name, old)
     return state, alerts
+
+
+def lockless(active_ids, exists_replies):
+    """Bull job ids in the active list whose lock key does not exist (EXISTS replied 0): no live worker holds
+    them. A worker stopped mid-poll still has its blocking BRPOPLPUSH served by Redis, so its jobs move to
+    `active` and stay there, unlocked, while the queue looks empty."""
+    return [i for i, r in zip(active_ids, exists_replies) if str(r).strip() == '0']
+
+
+def remediation(checks, history, now, max_per_hour):
+    """Opt-in remediation of a stuck queue: restart the workers the red queue check suspects, each at most
+    `max_per_hour` times in the last hour. history: earlier actions [{'time', 'worker', 'action'}].
+    Returns (workers to restart, [{'worker', 'reason'}] left alone)."""
+    queue = next((c for c in checks if c['name'] == 'queue' and c['status'] == RED), None)
+    restart, skipped = [], []
+    for worker in (queue or {}).get('suspects') or []:
+        recent = [a for a in history if a.get('worker') == worker and a.get('action') == 'restart'
+                  and now - float(a.get('time') or 0) < 3600]
+        if len(recent) >= max_per_hour:
+            skipped.append(dict(worker=worker, reason='restarted %d times in the last hour (limit %d): a restart '
+                                'does not help, look at its logs' % (len(recent), max_per_hour)))
+        else:
+            restart.append(worker)
+    return restart, skipped
+
+
+def alert_text(alert, host):
+    """One line for a chat webhook: which check on which host went from what to what, and why."""
+    return '[n8n_ops] %s: %s %s -> %s: %s' % (host, alert['name'], alert['from'].upper(), alert['to'].upper(),
+                                              alert['message'])
 
 
 _NAME = re.compile(r'[^a-zA-Z0-9_:]')

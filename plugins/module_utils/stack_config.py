@@ -30,14 +30,23 @@ def parse_dotenv(text):
     return values
 
 
-def resolve_secrets(existing, provided, generate=None):
+def resolve_secrets(existing, provided, generate=None, volumes=None, env_path=".env"):
     """Secrets for .env: keep what is deployed, accept what is provided, generate what is missing.
 
     A provided value that differs from a deployed one is refused: rotating these by redeploying would
     lock n8n out of its credentials (encryption key) or out of its database (password set at initdb).
+    Nothing is generated while the project's volumes exist (volumes: their names): new secrets over old data
+    are an outage, e.g. after a lost .env or a changed project directory under the same project name.
     """
     generate = generate or (lambda: secrets.token_hex(24))
     resolved, generated, errors = {}, [], []
+    for env_name, var_name in SECRET_VARS.items():
+        value = (provided or {}).get(env_name) or ""
+        error = dotenv_value_error(var_name, value)
+        if error:
+            errors.append(error)
+        elif value != value.strip():
+            errors.append("%s has leading or trailing whitespace, which n8n trims from its secret files" % var_name)
     for env_name, var_name in SECRET_VARS.items():
         current = (existing or {}).get(env_name) or ""
         wanted = (provided or {}).get(env_name) or ""
@@ -53,9 +62,37 @@ def resolve_secrets(existing, provided, generate=None):
         else:
             resolved[env_name] = generate()
             generated.append(env_name)
+    if generated and volumes:
+        errors.append(
+            "%s would be generated, but the project's volumes already hold data (%s): a new key or password "
+            "over existing data locks n8n out of it. Put the deployed values back into %s (a backup set keeps "
+            "them in stack.env: copy that file to %s), or pass them as %s."
+            % (", ".join(generated), ", ".join(sorted(volumes)), env_path, env_path,
+               ", ".join(SECRET_VARS[n] for n in generated)))
     if errors:
         raise ValueError(" ".join(errors))
     return {"values": resolved, "generated": generated}
+
+
+def dotenv_value_error(name, value):
+    """.env values are written single-quoted (Compose reads them literally: no $ interpolation, no # comment),
+    so a single quote, a newline or a NUL cannot be written; anything else can."""
+    bad = [label for char, label in (("'", "a single quote"), ("\n", "a newline"), ("\r", "a carriage return"),
+                                     ("\0", "a NUL")) if char in str(value)]
+    return "%s contains %s, which .env cannot hold" % (name, " and ".join(bad)) if bad else None
+
+
+def redis_quote(value):
+    """A value for redis.conf: double-quoted, with backslash and double quote escaped ($ and # are literal)."""
+    return '"%s"' % str(value).replace("\\", "\\\\").replace('"', '\\"')
+
+
+def dotenv_quote(value, name="value"):
+    """One .env value, single-quoted (literal for Compose: $, # and spaces kept as they are)."""
+    error = dotenv_value_error(name, value)
+    if error:
+        raise ValueError(error)
+    return "'%s'" % value
 
 
 def image_ref_error(name, ref):
@@ -106,7 +143,18 @@ def input_errors(values):
         errors.append("stack_owner_email and stack_owner_password must be set together")
     elif password_length and password_length < 8:
         errors.append("stack_owner_password must be at least 8 characters (n8n's rule)")
+    bind = str(values.get("stack_bind_address", "127.0.0.1"))
+    if not is_loopback(bind) and not values.get("stack_owner_email"):
+        errors.append(
+            "stack_bind_address %s publishes n8n beyond this host, and an n8n without an owner belongs to whoever "
+            "opens it first: set stack_owner_email and stack_owner_password (from Ansible Vault or a prompt, "
+            "not the command line), or keep stack_bind_address 127.0.0.1 behind a TLS proxy" % bind)
     return errors
+
+
+def is_loopback(address):
+    """127.0.0.0/8, ::1 and localhost; 0.0.0.0, :: and every other address are reachable from elsewhere."""
+    return address in ("localhost", "::1", "[::1]") or address.startswith("127.")
 
 
 def compose_files(overlays):

@@ -55,8 +55,38 @@ options:
     description: The docker client.
     type: str
     default: docker
+  state_file:
+    description:
+      - Keep the alert state here (JSON, written atomically) so alerts go out on state changes only, and the
+        remediation history. Empty - no alerts, no remediation.
+    type: path
+    default: ""
+  alert_url:
+    description:
+      - POST one JSON message (C(text), C(check), C(from), C(to), C(message), C(host), C(time)) to this URL per state
+        change (green to red, red to green). Needs O(state_file). A message that cannot be delivered is tried again
+        on the next run.
+    type: str
+    default: ""
+  alert_confirm:
+    description:
+      - A new state is alerted once it was seen this many runs in a row, so an item that flaps between two runs
+        does not alert each time.
+    type: int
+    default: 2
+  remediate:
+    description:
+      - When the queue is stuck, restart the workers the diagnosis names (a paused worker is unpaused, a stopped
+        process continued, then the container restarted with its stop timeout). Needs O(state_file); each action
+        is logged there and in the result.
+    type: bool
+    default: false
+  remediate_max_per_hour:
+    description: Restart each worker at most this many times per hour; beyond it the worker is left alone and said so.
+    type: int
+    default: 2
 notes:
-  - Supports check mode (it only reads; the textfile is not written in check mode).
+  - Supports check mode (it only reads; no textfile, state, alert or restart in check mode).
 '''
 
 EXAMPLES = r'''
@@ -101,11 +131,24 @@ seconds:
   description: How long the check took.
   returned: always
   type: float
+alerts:
+  description: The state changes alerted in this run (C(name), C(from), C(to), C(message), C(delivered)).
+  returned: always
+  type: list
+  elements: dict
+actions:
+  description: The remediation actions of this run (C(worker), C(action), C(rc), C(reason)) and workers left alone.
+  returned: always
+  type: list
+  elements: dict
 '''
 
+import calendar
 import json
 import os
+import re
 import shlex
+import socket
 import subprocess
 import time
 import urllib.error
@@ -127,11 +170,13 @@ PG_SQL = (
     " WHERE state = 'active' AND pid <> pg_backend_pid() AND backend_type = 'client backend'),"
     "'oldest_xact_s', (SELECT coalesce(max(extract(epoch FROM now() - xact_start)), 0) FROM pg_stat_activity"
     " WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() AND backend_type = 'client backend'))")
-# redis-cli reads REDISCLI_AUTH from the redis container's environment (the stack sets it).
+# redis-cli authenticates from the hardening role's password file, else from REDISCLI_AUTH in the container's env.
+REDIS_CLI = ('sh', '-c', '[ -r /run/secrets/n8n_ops/password ] && REDISCLI_AUTH="$(cat /run/secrets/n8n_ops/password)"'
+             ' && export REDISCLI_AUTH; exec redis-cli --no-auth-warning "$@"', 'redis-cli')
 REDIS_CMDS = ('PING', 'INFO memory') + BULL_COMMANDS + ('LINDEX bull:jobs:wait -1',)
 INSPECT = ('{{index .Config.Labels "com.docker.compose.service"}}\t{{.Name}}\t{{.State.Status}}\t{{.State.Paused}}\t'
            '{{if .State.Health}}{{.State.Health.Status}}{{end}}\t{{.RestartCount}}\t{{.State.OOMKilled}}\t'
-           '{{.State.Pid}}\t{{.HostConfig.Memory}}\t{{json .Config.Cmd}}')
+           '{{.Config.StopTimeout}}\t{{.HostConfig.Memory}}\t{{.State.StartedAt}}\t{{json .Config.Cmd}}')
 READINESS_JS = ("fetch('http://127.0.0.1:5678/healthz/readiness').then(r => r.text().then(t => "
                 "console.log(r.status + ' ' + t))).catch(e => console.log('0 ' + e.message))")
 
@@ -166,12 +211,23 @@ def containers(probe):
     found = []
     for line in out.splitlines():
         f = line.split('\t')
-        if len(f) != 10:
+        if len(f) != 11:
             continue
         found.append(dict(service=f[0], name=f[1].lstrip('/'), state=f[2], paused=f[3] == 'true', health=f[4],
-                          restarts=int(f[5] or 0), oom_killed=f[6] == 'true', pid=int(f[7] or 0),
-                          memory_limit=int(f[8] or 0), command=json.loads(f[9]) if f[9] not in ('', 'null') else []))
+                          restarts=int(f[5] or 0), oom_killed=f[6] == 'true',
+                          stop_timeout=int(f[7]) if f[7].isdigit() else None,
+                          memory_limit=int(f[8] or 0), started_s_ago=seconds_since(f[9]),
+                          command=json.loads(f[10]) if f[10] not in ('', 'null') else []))
     return found, None if rc == 0 else err
+
+
+def seconds_since(docker_time):
+    """Docker's StartedAt (RFC 3339 with nanoseconds, UTC) -> seconds ago; None when unknown."""
+    match = re.match(r'(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)', docker_time or '')
+    if not match or docker_time.startswith('0001-'):
+        return None
+    started = calendar.timegm(time.strptime(match.group(1), '%Y-%m-%dT%H:%M:%S'))
+    return round(max(0.0, time.time() - started), 1)
 
 
 def http(url, timeout):
@@ -184,28 +240,49 @@ def http(url, timeout):
         return None, str(exc)
 
 
-def process_state(pid):
-    """The /proc state letter of the container's main process on this host (T: stopped by SIGSTOP)."""
-    try:
-        with open('/proc/%d/stat' % pid, encoding='ascii', errors='replace') as f:
-            return f.read().rsplit(')', 1)[1].split()[0]
-    except (OSError, IndexError):
-        return None
+def stopped_process(probe, name):
+    """True when a process of the container is stopped (ps state T: SIGSTOP, a debugger) - the container still
+    counts as running and its health check may pass for a while. The main process is tini, so every process is
+    looked at (docker top)."""
+    rc, out, dummy = probe.docker('top', name, '-o', 'pid,stat')
+    return rc == 0 and any(line.split()[1].startswith('T') for line in out.splitlines()[1:] if len(line.split()) > 1)
 
 
 def redis_facts(probe, container):
-    rc, out, err = probe.docker('exec', '-i', container['name'], 'redis-cli', '--no-auth-warning',
+    rc, out, err = probe.docker('exec', '-i', container['name'], *REDIS_CLI,
                                 stdin='\n'.join(REDIS_CMDS) + '\n')
     replies = health.redis_replies(out.splitlines()) if rc == 0 else None
     if not replies:
         return dict(ping=False, error=(err or out or 'no answer').strip()[:200]), None
     info, queue, oldest = replies
     if queue and oldest:
-        rc, ts, dummy = probe.docker('exec', container['name'], 'redis-cli', '--no-auth-warning', 'HGET',
+        rc, ts, dummy = probe.docker('exec', container['name'], *REDIS_CLI, 'HGET',
                                      'bull:jobs:' + oldest, 'timestamp')
         if rc == 0 and ts.strip().isdigit():
             queue['oldest_wait_s'] = max(0.0, time.time() - int(ts.strip()) / 1000.0)
+    if queue and queue.get('active'):
+        queue['stalled'] = stalled_jobs(probe, container['name'])
     return dict(ping=True, used_memory=int(info.get('used_memory', '0') or 0), limit=container['memory_limit']), queue
+
+
+def stalled_jobs(probe, container):
+    """Active jobs no live worker holds (health.lockless), seen twice 1 s apart: a live worker takes the lock right
+    after a job moves to active, so only a job still unlocked a second later counts."""
+    held = None
+    for attempt in range(2):
+        rc, out, dummy = probe.docker('exec', container, *REDIS_CLI, 'LRANGE',
+                                      'bull:jobs:active', '0', '99')
+        active = [i for i in out.split() if held is None or i in held]
+        if rc != 0 or not active:
+            return 0
+        rc, out, dummy = probe.docker('exec', '-i', container, *REDIS_CLI,
+                                      stdin=''.join('EXISTS bull:jobs:%s:lock\n' % i for i in active))
+        held = health.lockless(active, out.split()) if rc == 0 else []
+        if not held:
+            return 0
+        if attempt == 0:
+            time.sleep(1)
+    return len(held)
 
 
 def postgres_facts(probe, container):
@@ -239,15 +316,20 @@ def gather(module, probe):
     workers = []
     for w in by_service.get('n8n-worker', []):
         entry = dict(name=w['name'], state=w['state'], paused=w['paused'], command=w['command'],
-                     concurrency=worker_concurrency([json.dumps(w['command'])]),
-                     process_state=process_state(w['pid']) if w['pid'] else None)
-        if w['state'] == 'running' and not w['paused'] and entry['process_state'] != 'T':
+                     concurrency=worker_concurrency([json.dumps(w['command'])]), stop_timeout=w['stop_timeout'],
+                     started_s_ago=w['started_s_ago'],
+                     stopped_process=w['state'] == 'running' and stopped_process(probe, w['name']))
+        if w['state'] == 'running' and not w['paused'] and not entry['stopped_process']:
             rc, out, dummy = probe.docker('exec', w['name'], 'node', '-e', READINESS_JS)
             code, dummy, body = out.strip().partition(' ')
             status = int(code) if code.isdigit() and code != '0' else None
             facts['endpoints'].append(dict(name=w['name'] + ' /healthz/readiness', status=status, body=body,
                                            expect='"ok"'))
             entry['redis_ok'] = status == 200
+        elif w['state'] == 'running':  # asking it would only time out
+            facts['endpoints'].append(dict(name=w['name'] + ' /healthz/readiness', status=None, expect='"ok"',
+                                           body='not asked: the container is paused' if w['paused'] else
+                                           'not asked: its n8n process is stopped (state T), it takes no jobs'))
         workers.append(entry)
     facts['workers'] = workers
     redis = (by_service.get('redis') or [None])[0]
@@ -277,11 +359,11 @@ def gather(module, probe):
     return facts
 
 
-def gauges(facts):
+def gauges(facts, now):
     """Numbers for Prometheus next to the check states."""
-    g = {}
+    g = {'last_run_timestamp_seconds': [({}, round(now, 3))]}
     q = facts.get('queue') or {}
-    for key in ('waiting', 'active', 'delayed', 'failed'):
+    for key in ('waiting', 'active', 'delayed', 'failed', 'stalled'):
         if key in q:
             g['queue_' + key] = [({}, q[key])]
     if 'oldest_wait_s' in q:
@@ -297,6 +379,66 @@ def gauges(facts):
     return g
 
 
+def load_state(path):
+    try:
+        with open(path, encoding='utf-8') as f:
+            state = json.load(f)
+    except FileNotFoundError:
+        return dict(checks={}, actions=[])
+    except (OSError, ValueError) as exc:
+        raise ValueError('cannot read the state file %s (%s): move it away to start afresh' % (path, exc)) from exc
+    return dict(checks=state.get('checks') or {}, actions=state.get('actions') or [])
+
+
+def send_alerts(module, alerts, now):
+    host = socket.gethostname()
+    for a in alerts:
+        body = dict(text=health.alert_text(a, host), check=a['name'], host=host, message=a['message'], to=a['to'],
+                    time=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(now)), **{'from': a['from']})
+        try:
+            open_url(module.params['alert_url'], data=json.dumps(body), method='POST', timeout=module.params['timeout'],
+                     headers={'Content-Type': 'application/json'})
+            a['delivered'] = True
+        except (urllib.error.URLError, OSError) as exc:
+            a['delivered'] = False
+            a['error'] = str(exc)
+    return alerts
+
+
+def remediate(module, probe, result, facts, history, now):
+    """Restart the suspects of a stuck queue (within the hourly limit); returns the actions, done or not."""
+    restart, skipped = health.remediation(result['checks'], history, now, module.params['remediate_max_per_hour'])
+    workers = dict((w['name'], w) for w in facts.get('workers') or [])
+    actions = [dict(worker=s['worker'], action='none', reason=s['reason'], time=now) for s in skipped]
+    for name in restart:
+        w = workers.get(name) or {}
+        if w.get('paused'):
+            probe.docker('unpause', name)
+        if w.get('stopped_process'):
+            probe.docker('kill', '--signal', 'CONT', name)  # a stopped process cannot shut down gracefully
+        rc, dummy, err = probe.docker('restart', '--time', str(w.get('stop_timeout') or 30), name)
+        actions.append(dict(worker=name, action='restart', rc=rc, time=now, reason='the queue is stuck and %s is '
+                            'suspected' % name + ('' if rc == 0 else ': restart failed: %s' % err[:200])))
+    return actions
+
+
+def keep_state(module, probe, result, facts, now):
+    """Alerts on state changes and the opt-in remediation, with what is kept between runs."""
+    p = module.params
+    previous = load_state(p['state_file'])
+    checks, alerts = health.transitions(previous['checks'], result['checks'], p['alert_confirm'])
+    if p['alert_url'] and alerts:
+        for a in send_alerts(module, alerts, now):
+            if not a['delivered']:
+                checks[a['name']]['alerted'] = a['from']  # tried again next run
+                module.warn('alert for %s not delivered: %s' % (a['name'], a['error']))
+    actions = remediate(module, probe, result, facts, previous['actions'], now) if p['remediate'] else []
+    kept = [a for a in previous['actions'] + actions if now - float(a.get('time') or 0) < 7 * 86400]
+    atomic_write_bytes(p['state_file'], json.dumps(dict(checks=checks, actions=kept[-200:]), indent=1).encode(),
+                       mode=0o600)
+    return alerts, actions
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -308,9 +450,19 @@ def main():
             fail_on_red=dict(type='bool', default=True),
             timeout=dict(type='int', default=10),
             docker_cli=dict(type='str', default='docker'),
+            state_file=dict(type='path', default=''),
+            alert_url=dict(type='str', default='', no_log=True),
+            alert_confirm=dict(type='int', default=2),
+            remediate=dict(type='bool', default=False),
+            remediate_max_per_hour=dict(type='int', default=2),
         ),
         supports_check_mode=True,
     )
+    p = module.params
+    if (p['alert_url'] or p['remediate']) and not p['state_file']:
+        module.fail_json(msg='alert_url and remediate need state_file (the state kept between runs)')
+    if p['alert_confirm'] < 1 or p['remediate_max_per_hour'] < 0:
+        module.fail_json(msg='alert_confirm must be >= 1 and remediate_max_per_hour >= 0')
     unknown = sorted(set(module.params['thresholds']) - set(health.THRESHOLDS))
     if unknown:
         module.fail_json(msg='Unknown thresholds %s; known: %s' % (', '.join(unknown), ', '.join(sorted(health.THRESHOLDS))))
@@ -320,15 +472,21 @@ def main():
     probe = Probe(module)
     facts = gather(module, probe)
     thresholds = dict((k, float(v)) for k, v in module.params['thresholds'].items())
-    result = health.evaluate(facts, time.time(), thresholds)
-    changed = False
+    now = time.time()
+    result = health.evaluate(facts, now, thresholds)
+    alerts, actions = [], []
     if module.params['textfile'] and not module.check_mode:
-        atomic_write_bytes(module.params['textfile'], health.textfile(result['checks'], gauges(facts)).encode(),
+        atomic_write_bytes(module.params['textfile'], health.textfile(result['checks'], gauges(facts, now)).encode(),
                            mode=0o644)
-    for c in facts.get('containers') or []:
-        c.pop('pid', None)
+        os.chmod(module.params['textfile'], 0o644)  # node_exporter reads it, whatever the umask (cron's is 077)
+    if module.params['state_file'] and not module.check_mode:
+        try:
+            alerts, actions = keep_state(module, probe, result, facts, now)
+        except ValueError as exc:
+            module.fail_json(msg=str(exc))
+    changed = any(a['action'] == 'restart' for a in actions)
     out = dict(changed=changed, ok=result['ok'], red=result['red'], checks=result['checks'],
-               table=health.table(result), facts=facts, commands=probe.commands,
+               table=health.table(result), facts=facts, commands=probe.commands, alerts=alerts, actions=actions,
                seconds=round(time.monotonic() - started, 3))
     if module.params['fail_on_red'] and not result['ok']:
         module.fail_json(msg='Red: ' + '; '.join(c['message'] for c in result['checks'] if c['status'] == health.RED),

@@ -60,7 +60,10 @@ def test_roles_run_from_the_repo_root():
 
 CHECKOUT_STACK = dict(stack_project_dir='/var/tmp/n8n-ops-checkout/project', stack_project_name='n8n-checkout',
                       stack_n8n_port=15679, stack_owner_email='checkout@example.com',
-                      stack_owner_password='Checkout-test-1')
+                      stack_owner_password='Checkout-test-1',
+                      # n8n's first start runs every migration; on a 2-core box beside the Molecule lanes that took
+                      # over the default 300 s once (a safety net, not a measurement)
+                      stack_ready_timeout=900)
 
 
 @pytest.fixture(scope='module')

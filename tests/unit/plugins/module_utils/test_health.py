@@ -79,6 +79,13 @@ def test_backup_missing_failed_stale_and_fresh():
     assert fresh["status"] == h.GREEN and fresh["value"] == 1.0
 
 
+def test_restarts_are_red_only_while_recent():
+    c = dict(name="w", state="running", health="healthy", restarts=3)
+    assert "restarted 3 times, the last 20 s ago" in h.container_checks([dict(c, started_s_ago=20)], T)[0]["message"]
+    assert h.container_checks([dict(c, started_s_ago=2 * 3600)], T)[0]["status"] == h.GREEN
+    assert h.container_checks([c], T)[0]["status"] == h.RED  # start time unknown: still red
+
+
 W = dict(name="n8n-n8n-worker-1", state="running", command=["worker", "--concurrency=10"], concurrency=10)
 
 
@@ -90,13 +97,65 @@ def test_queue_moving_is_green_even_with_waiting_jobs():
     ([], "no worker is running"),
     ([dict(W, command=["start"])], "without the `worker` command"),
     ([dict(W, paused=True)], "stopped consuming (paused)"),
-    ([dict(W, process_state="T")], "its process is stopped"),
+    ([dict(W, stopped_process=True)], "its n8n process is stopped"),
     ([dict(W, redis_ok=False)], "cannot reach Redis"),
     ([W], "do not take jobs"),
 ])
 def test_stuck_queue_names_the_cause(workers, cause):
     c = h.stuck_queue(dict(waiting=4, active=0, oldest_wait_s=600), workers, T)
     assert c["status"] == h.RED and cause in c["message"] and "4 executions waiting" in c["message"]
+
+
+@pytest.mark.parametrize("workers,suspects", [
+    ([], []),
+    ([dict(W, command=["start"])], []),
+    ([dict(W, paused=True), dict(W, name="w2")], ["n8n-n8n-worker-1"]),
+    ([dict(W, stopped_process=True)], ["n8n-n8n-worker-1"]),
+    ([W, dict(W, name="w2")], ["n8n-n8n-worker-1", "w2"]),
+])
+def test_stuck_queue_suspects_only_workers_a_restart_can_help(workers, suspects):
+    assert h.stuck_queue(dict(waiting=4, active=0, oldest_wait_s=600), workers, T)["suspects"] == suspects
+
+
+def test_a_worker_that_just_started_is_not_restarted():
+    c = h.stuck_queue(dict(waiting=4, active=0, oldest_wait_s=600), [dict(W, started_s_ago=5)], T)
+    assert c["status"] == h.RED and "started less than 120 s ago" in c["message"] and c["suspects"] == []
+    booting = h.stuck_queue(dict(waiting=4, active=0, stalled=2), [dict(W, started_s_ago=5, redis_ok=False)], T)
+    assert booting["suspects"] == [] and "may not consume yet" in booting["message"]
+    old = h.stuck_queue(dict(waiting=4, active=0, oldest_wait_s=600), [dict(W, started_s_ago=500)], T)
+    assert old["suspects"] == ["n8n-n8n-worker-1"]
+
+
+def test_remediation_restarts_suspects_within_the_hourly_limit():
+    red = [dict(h.stuck_queue(dict(waiting=4, active=0, oldest_wait_s=600), [dict(W, stopped_process=True)], T))]
+    assert h.remediation(red, [], NOW, 2) == (["n8n-n8n-worker-1"], [])
+    history = [dict(worker="n8n-n8n-worker-1", action="restart", time=NOW - 600)] * 2
+    restart, skipped = h.remediation(red, history, NOW, 2)
+    assert restart == [] and "restarted 2 times in the last hour (limit 2)" in skipped[0]["reason"]
+    old = [dict(worker="n8n-n8n-worker-1", action="restart", time=NOW - 3700)] * 2
+    assert h.remediation(red, old, NOW, 2)[0] == ["n8n-n8n-worker-1"]
+
+
+def test_remediation_does_nothing_while_the_queue_is_green():
+    green = [h.stuck_queue(dict(waiting=0, active=0), [dict(W, stopped_process=True)], T)]
+    assert h.remediation(green, [], NOW, 2) == ([], [])
+
+
+def test_alert_text_names_host_check_and_change():
+    text = h.alert_text(dict(name="queue", message="5 waiting", **{"from": "green", "to": "red"}), "box")
+    assert text == "[n8n_ops] box: queue GREEN -> RED: 5 waiting"
+
+
+def test_jobs_held_by_no_live_worker_are_a_stuck_queue_even_with_nothing_waiting():
+    c = h.stuck_queue(dict(waiting=0, active=4, stalled=4), [dict(W, stopped_process=True)], T)
+    assert c["status"] == h.RED and c["value"] == 4
+    assert c["message"].startswith("4 executions taken from the queue but held by no live worker")
+    assert "its n8n process is stopped" in c["message"] and c["suspects"] == ["n8n-n8n-worker-1"]
+
+
+def test_lockless_picks_active_jobs_without_a_lock():
+    assert h.lockless(["7", "8", "9"], ["1", "0", "0"]) == ["8", "9"]
+    assert h.lockless(["7"], []) == []
 
 
 def test_stuck_queue_with_every_slot_busy_says_so():

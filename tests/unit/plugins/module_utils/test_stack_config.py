@@ -78,6 +78,8 @@ def test_good_input_has_no_errors():
     ({"stack_memory_limits": {"postgres": "1g"}}, "stack_memory_limits"),
     ({"stack_owner_email": "a@b.c"}, "stack_owner_password"),
     ({"stack_owner_email": "a@b.c", "stack_owner_password_length": 5}, "stack_owner_password"),
+    ({"stack_bind_address": "0.0.0.0"}, "stack_owner_email"),
+    ({"stack_bind_address": "192.168.1.20"}, "stack_owner_email"),
 ])
 def test_bad_input_names_the_variable(over, name):
     errors = sc.input_errors(_good_values(**over))
@@ -92,3 +94,74 @@ def test_compose_files_base_first_then_sorted_overlays():
 def test_worker_executions_groups_ids_by_container():
     lines = ["n8n-n8n-worker-1 5", "n8n-n8n-worker-2 6", "n8n-n8n-worker-1 7", "garbage"]
     assert sc.worker_executions(lines) == {"n8n-n8n-worker-1": ["5", "7"], "n8n-n8n-worker-2": ["6"]}
+
+
+# --- secrets never regenerated over existing data --------------------------------------------------------------
+
+VOLUMES = ["n8n_n8n_data", "n8n_postgres_data"]
+
+
+def test_missing_env_with_existing_volumes_is_refused_naming_them_and_the_way_back():
+    with pytest.raises(ValueError) as err:
+        sc.resolve_secrets({}, {}, generate=lambda: "gen", volumes=VOLUMES, env_path="/opt/n8n/.env")
+    message = str(err.value)
+    assert "n8n_n8n_data, n8n_postgres_data" in message and "stack.env" in message and "/opt/n8n/.env" in message
+    assert "N8N_ENCRYPTION_KEY" in message and "stack_n8n_encryption_key" in message
+
+
+def test_one_missing_secret_with_existing_volumes_is_refused():
+    existing = {"N8N_ENCRYPTION_KEY": "k1", "REDIS_PASSWORD": "r1"}
+    with pytest.raises(ValueError, match="POSTGRES_PASSWORD would be generated"):
+        sc.resolve_secrets(existing, {}, generate=lambda: "gen", volumes=VOLUMES)
+
+
+def test_provided_secrets_over_existing_volumes_are_accepted():
+    provided = {"N8N_ENCRYPTION_KEY": "k1", "POSTGRES_PASSWORD": "p1", "REDIS_PASSWORD": "r1"}
+    out = sc.resolve_secrets({}, provided, generate=lambda: pytest.fail("must not generate"), volumes=VOLUMES)
+    assert out == {"values": provided, "generated": []}
+
+
+def test_without_volumes_missing_secrets_are_generated():
+    assert len(sc.resolve_secrets({}, {}, generate=lambda: "gen", volumes=[])["generated"]) == 3
+
+
+# --- .env values: literal for Compose --------------------------------------------------------------------------
+
+def test_dotenv_quote_keeps_dollar_hash_and_spaces_literal():
+    assert sc.dotenv_quote("pa$word #1 x") == "'pa$word #1 x'"
+    assert sc.parse_dotenv("P=%s\n" % sc.dotenv_quote("pa$word #1 x")) == {"P": "pa$word #1 x"}
+
+
+@pytest.mark.parametrize("value,what", [("it's", "single quote"), ("a\nb", "newline"), ("a\rb", "carriage"),
+                                        ("a\0b", "NUL")])
+def test_dotenv_quote_refuses_what_env_cannot_hold(value, what):
+    with pytest.raises(ValueError, match=what):
+        sc.dotenv_quote(value, "stack_postgres_password")
+
+
+def test_a_provided_secret_env_cannot_hold_is_refused_without_printing_it():
+    with pytest.raises(ValueError) as err:
+        sc.resolve_secrets({}, {"POSTGRES_PASSWORD": "secret'value"}, generate=lambda: "gen")
+    assert "stack_postgres_password" in str(err.value) and "secret'value" not in str(err.value)
+
+
+@pytest.mark.parametrize("address,loopback", [("127.0.0.1", True), ("127.0.1.1", True), ("::1", True),
+                                              ("localhost", True), ("0.0.0.0", False), ("::", False),
+                                              ("10.0.0.5", False)])
+def test_is_loopback(address, loopback):
+    assert sc.is_loopback(address) is loopback
+
+
+def test_non_loopback_bind_with_an_owner_is_accepted():
+    assert sc.input_errors(_good_values(stack_bind_address="0.0.0.0", stack_owner_email="a@b.c",
+                                        stack_owner_password_length=12)) == []
+
+
+def test_redis_quote_escapes_backslash_and_double_quote_only():
+    assert sc.redis_quote('re$dis #pw') == '"re$dis #pw"'
+    assert sc.redis_quote('a"b\\c') == '"a\\"b\\\\c"'
+
+
+def test_a_provided_secret_with_outer_whitespace_is_refused():
+    with pytest.raises(ValueError, match="stack_redis_password has leading or trailing whitespace"):
+        sc.resolve_secrets({}, {"REDIS_PASSWORD": " pw "}, generate=lambda: "gen")

@@ -1,0 +1,335 @@
+#!/usr/bin/python
+# Copyright: n8n_ops maintainers
+# SPDX-License-Identifier: MIT (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: stack_audit
+short_description: Audit the running n8n stack against CIS Docker Benchmark section 5 and the collection's own controls
+version_added: 0.4.0
+author: n8n_ops maintainers (!UNKNOWN)
+description:
+  - Reads, read-only, C(docker inspect) of every container of a Compose project, the host's listening TCP sockets
+    (C(/proc/net/tcp) and C(/proc/net/tcp6)), the modes of the given files and whether AppArmor is enabled, and
+    scores them against CIS Docker Benchmark v1.6 section 5 (controls 5.1, 5.3-5.5, 5.7, 5.9-5.17, 5.19-5.21,
+    5.24-5.26, 5.28-5.31, numbers and titles kept) and the collection's own controls C(N8N-1) to C(N8N-6) - no
+    secret in container config, non-root user, log rotation, pinned image, file modes, nothing listening beyond
+    loopback on the published ports.
+  - One result per container and control (pass, fail, na or waived), two for the host. The score is the share of
+    passing results among the applicable ones (pass plus fail); waived and not applicable results do not count.
+  - The controls are pure functions (C(module_utils/hardening.py)); this module gathers the facts, applies the
+    waivers, writes the JSON report atomically and fails below O(threshold).
+  - No secret value is ever returned, shown or written - results name the variable or the place, never its value.
+options:
+  project_name:
+    description:
+      - The Compose project name; its containers are found with
+        C(docker ps -a --filter label=com.docker.compose.project=<project_name>). One-off containers
+        (C(docker compose run)) are left out.
+    type: str
+    required: true
+  files:
+    description: Files and directories whose modes control C(N8N-5) checks; each must exist.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: The file or directory.
+        type: path
+        required: true
+      max_mode:
+        description:
+          - The most permissive mode allowed, as an octal string such as C("0600") (quote it in YAML; an unquoted
+            C(0600) is read as the octal number too).
+        type: raw
+        required: true
+      kind:
+        description: What the path must be.
+        type: str
+        choices: [file, dir]
+        default: file
+  secrets:
+    description:
+      - Secret values (the stack's passwords and encryption key) to look for in each container's environment,
+        command, entrypoint, arguments, health check and labels (control C(N8N-1)). Never returned.
+    type: list
+    elements: str
+    default: []
+  waivers:
+    description:
+      - Failing controls accepted, each with the reason. C(id) is a control id (C(5.12)) for every container, or
+        C(<control>@<container or compose service>) (C(5.12@n8n-redis-1), C(5.12@n8n-worker)). A waived failure
+        shows as C(waived) with its reason; a waiver on a passing control changes nothing.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      id:
+        description: The control, optionally C(@) a container or compose service name.
+        type: str
+        required: true
+      reason:
+        description: Why the failure is accepted.
+        type: str
+        required: true
+  threshold:
+    description: Fail when the score (percent of applicable controls passing) is below this.
+    type: float
+    default: 90
+  published_allowed:
+    description: Host addresses published ports may be bound to (control C(5.13)) and listen on (C(N8N-6)).
+    type: list
+    elements: str
+    default: ['127.0.0.1', '::1']
+  output_json:
+    description: Write the report (summary, results, failed controls) here as JSON, atomically, mode 0640.
+    type: path
+  docker_cli:
+    description: The docker client.
+    type: str
+    default: docker
+notes:
+  - Supports check mode; it only reads. In check mode the report is not written.
+  - CIS 5.14 asks for C(on-failure) with at most 5 retries; C(unless-stopped) and C(always) pass too, because n8n
+    must come back by itself after a host reboot.
+seealso:
+  - name: CIS Docker Benchmark
+    description: The benchmark whose section 5 (container runtime) the C(5.x) controls follow.
+    link: https://www.cisecurity.org/benchmark/docker
+'''
+
+EXAMPLES = r'''
+- name: Audit the stack; fail below 90 %
+  n8n_ops.stack.stack_audit:
+    project_name: n8n
+    threshold: 90
+    secrets: "{{ [stack_env.N8N_ENCRYPTION_KEY, stack_env.POSTGRES_PASSWORD] }}"
+    files:
+      - {path: /opt/n8n/.env, max_mode: "0600", kind: file}
+      - {path: /opt/n8n/secrets, max_mode: "0700", kind: dir}
+    waivers:
+      - id: 5.1
+        reason: WSL2 has no AppArmor
+      - id: N8N-2@postgres
+        reason: the official postgres image starts as root to fix its data directory, then drops to postgres
+    output_json: /opt/n8n/audit.json
+'''
+
+RETURN = r'''
+results:
+  description:
+    - One per container and control plus two for the host, sorted by control - C(id), C(title), C(service) (the
+      container name, or C(host)), C(compose_service) (containers), C(status) (pass, fail, na or waived),
+      C(detail), and C(reason) when waived.
+  returned: when containers were found
+  type: list
+  elements: dict
+summary:
+  description: C(passed), C(failed), C(waived), C(na), C(applicable) (passed plus failed) and C(percent).
+  returned: when containers were found
+  type: dict
+  sample: {passed: 95, failed: 14, waived: 4, na: 5, applicable: 109, percent: 87.2}
+table:
+  description: The human table, failures first, and the summary line.
+  returned: when containers were found
+  type: str
+failed_controls:
+  description: Each failing result as C(<control>@<service>) - the form a waiver takes.
+  returned: when containers were found
+  type: list
+  elements: str
+  sample: [5.12@n8n-redis-1, N8N-2@n8n-postgres-1]
+containers:
+  description: The names of the containers audited.
+  returned: when containers were found
+  type: list
+  elements: str
+commands:
+  description: The docker commands it ran.
+  returned: always
+  type: list
+  elements: str
+'''
+
+import json
+import os
+import re
+import shlex
+import stat
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.n8n_ops.stack.plugins.module_utils import hardening
+from ansible_collections.n8n_ops.stack.plugins.module_utils.docker_exec import DockerExecError, run
+from ansible_collections.n8n_ops.stack.plugins.module_utils.fileutil import atomic_write_bytes
+
+PROC_NET_TCP = ('/proc/net/tcp', '/proc/net/tcp6')
+APPARMOR_ENABLED = '/sys/module/apparmor/parameters/enabled'
+DOCKER_TIMEOUT = 60
+REPORT_MODE = 0o640
+
+
+class AuditError(Exception):
+    """A docker command failed or answered something unreadable."""
+
+
+class Docker:
+    """Runs docker CLI commands and records each command line."""
+
+    def __init__(self, cli):
+        self.cli = cli
+        self.commands = []
+
+    def __call__(self, *args):
+        argv = [self.cli] + list(args)
+        self.commands.append(shlex.join(argv))
+        try:
+            result = run(argv, timeout=DOCKER_TIMEOUT)
+        except DockerExecError as exc:
+            raise AuditError(str(exc)) from exc
+        if not result.ok:
+            raise AuditError('%s failed (%s): %s' % (shlex.join(argv), 'timed out' if result.timed_out else
+                                                     'rc %d' % result.rc, result.stderr_text[:500]))
+        return result.stdout_text
+
+
+def project_containers(docker, project):
+    """docker inspect of the project's containers, and the names of the one-off containers left out."""
+    ids = docker('ps', '-a', '-q', '--filter', 'label=com.docker.compose.project=%s' % project).split()
+    if not ids:
+        return [], []
+    try:
+        inspected = json.loads(docker('inspect', *ids))
+    except ValueError as exc:
+        raise AuditError('docker inspect did not answer JSON: %s' % exc) from exc
+    one_off = [c for c in inspected
+               if (c.get('Config', {}).get('Labels') or {}).get('com.docker.compose.oneoff') == 'True']
+    return [c for c in inspected if c not in one_off], [hardening.container_name(c) for c in one_off]
+
+
+def read_text(path):
+    try:
+        with open(path, encoding='ascii', errors='replace') as f:
+            return f.read()
+    except OSError:
+        return ''
+
+
+def listening_sockets():
+    return [s for path in PROC_NET_TCP for s in hardening.parse_proc_net_tcp(read_text(path))]
+
+
+def apparmor_enabled():
+    return read_text(APPARMOR_ENABLED).strip() == 'Y'
+
+
+def parse_mode(value):
+    """'0600', '600', '0o600' or an int YAML already read as octal -> int."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        mode = value
+    elif isinstance(value, str) and re.match(r'^(0o)?[0-7]{1,4}$', value.strip()):
+        mode = int(value.strip().replace('0o', ''), 8)
+    else:
+        raise ValueError('max_mode must be an octal mode such as "0600", got %r' % (value,))
+    if not 0 <= mode <= 0o7777:
+        raise ValueError('max_mode %r is not a file mode' % (value,))
+    return mode
+
+
+def _kind(st_mode):
+    if stat.S_ISDIR(st_mode):
+        return 'dir'
+    return 'file' if stat.S_ISREG(st_mode) else 'other'
+
+
+def file_fact(entry):
+    fact = dict(path=entry['path'], want_max_mode=parse_mode(entry['max_mode']), want_kind=entry['kind'],
+                exists=False)
+    try:
+        st = os.stat(entry['path'])
+    except FileNotFoundError:
+        return fact
+    except OSError as exc:
+        fact['error'] = exc.strerror or str(exc)
+        return fact
+    fact.update(exists=True, mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, kind=_kind(st.st_mode))
+    return fact
+
+
+def write_report(path, report):
+    atomic_write_bytes(path, (json.dumps(report, indent=1, sort_keys=True) + '\n').encode('utf-8'), mode=REPORT_MODE)
+    os.chmod(path, REPORT_MODE)  # whatever the umask
+
+
+ARGUMENT_SPEC = dict(
+    project_name=dict(type='str', required=True),
+    files=dict(type='list', elements='dict', default=[], options=dict(
+        path=dict(type='path', required=True),
+        max_mode=dict(type='raw', required=True),
+        kind=dict(type='str', choices=['file', 'dir'], default='file'),
+    )),
+    secrets=dict(type='list', elements='str', default=[], no_log=True),
+    waivers=dict(type='list', elements='dict', default=[], options=dict(
+        id=dict(type='str', required=True),
+        reason=dict(type='str', required=True),
+    )),
+    threshold=dict(type='float', default=90.0),
+    published_allowed=dict(type='list', elements='str', default=['127.0.0.1', '::1']),
+    output_json=dict(type='path'),
+    docker_cli=dict(type='str', default='docker'),
+)
+
+
+def gather(module, docker):
+    """(containers, host facts); fails the module when there is nothing to audit."""
+    p = module.params
+    try:
+        files = [file_fact(f) for f in p['files']]
+        containers, one_off = project_containers(docker, p['project_name'])
+    except (AuditError, ValueError) as exc:
+        module.fail_json(msg=str(exc), commands=docker.commands)
+    if one_off:
+        module.warn('left out the one-off containers %s' % ', '.join(one_off))
+    if not containers:
+        module.fail_json(msg='no containers of the Compose project %r found (docker ps -a --filter '
+                         'label=com.docker.compose.project=%s): deploy the stack first, or set project_name to its '
+                         'Compose project name' % (p['project_name'], p['project_name']), commands=docker.commands)
+    host = dict(listening=listening_sockets(), files=files, apparmor_enabled=apparmor_enabled(),
+                published_allowed=p['published_allowed'], secrets=p['secrets'])
+    return containers, host
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    p = module.params
+    if not 0 <= p['threshold'] <= 100:
+        module.fail_json(msg='threshold must be a percent from 0 to 100, got %s' % p['threshold'])
+    docker = Docker(p['docker_cli'])
+    containers, host = gather(module, docker)
+    try:
+        results = hardening.evaluate(containers, host, p['waivers'])
+    except ValueError as exc:
+        module.fail_json(msg=str(exc), commands=docker.commands)
+    for waiver in hardening.unused_waivers(results, p['waivers']):
+        module.warn('waiver %s matches no control of this stack' % waiver)
+    summary = hardening.score(results)
+    out = dict(changed=False, results=results, summary=summary, table=hardening.table(results, summary),
+               failed_controls=hardening.failed_controls(results), commands=docker.commands,
+               containers=sorted(hardening.container_name(c) for c in containers))
+    if p['output_json'] and not module.check_mode:
+        report = dict(project=p['project_name'], threshold=p['threshold'], summary=summary, results=results,
+                      failed_controls=out['failed_controls'], time=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
+        try:
+            write_report(p['output_json'], report)
+        except OSError as exc:
+            module.fail_json(msg='cannot write the report %s: %s' % (p['output_json'], exc), **out)
+    if summary['percent'] < p['threshold']:
+        module.fail_json(msg=hardening.threshold_message(summary, p['threshold'], results), **out)
+    module.exit_json(**out)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,30 @@
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.n8n_ops.stack.plugins.filter import hardening as f
+
+FILTERS = f.FilterModule().filters()
+
+
+def test_lint_filter_returns_findings_with_severity():
+    config = {"services": {"n8n-worker": {"image": "local/n8n:latest", "environment": {"EXECUTIONS_CONCURRENCY": "5"}}}}
+    findings = FILTERS["hardening_lint"](config)
+    assert sorted(x["id"] for x in findings) == ["image-unpinned", "n8n-obsolete-var"]
+    assert {x["severity"] for x in findings} == {"error"}
+
+
+@pytest.mark.parametrize("config", [[], "services", {"services": []}, {"services": {"n8n": {"environment": 5}}}])
+def test_lint_filter_names_what_is_not_a_compose_config(config):
+    with pytest.raises(AnsibleFilterError, match="hardening_lint: not the output of docker compose config"):
+        FILTERS["hardening_lint"](config)
+
+
+def test_score_filter():
+    results = [{"status": "pass"}, {"status": "fail"}, {"status": "waived"}, {"status": "na"}]
+    assert FILTERS["hardening_audit_score"](results) == dict(passed=1, failed=1, waived=1, na=1, applicable=2,
+                                                             percent=50.0)
+
+
+def test_score_filter_names_malformed_results():
+    with pytest.raises(AnsibleFilterError, match="hardening_audit_score"):
+        FILTERS["hardening_audit_score"]([{"id": "5.1"}])

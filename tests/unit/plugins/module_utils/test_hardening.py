@@ -1,0 +1,727 @@
+"""module_utils/hardening.py: the compose lint, every audit control (pass and fail), waivers, score, table,
+/proc/net/tcp parsing, and that no secret value ever reaches a finding, a result or the table."""
+
+import copy
+import json
+
+import pytest
+
+from ansible_collections.n8n_ops.stack.plugins.module_utils import hardening as h
+
+# `docker inspect n8n-n8n-1 n8n-redis-1 n8n-postgres-1` of the hardened stack on a test host, reduced to the keys the
+# audit reads (no secret was in it: the stack passes secrets as files).
+REAL_INSPECT = [
+    {'Name': '/n8n-n8n-1',
+     'Path': 'tini',
+     'Args': ['--', '/docker-entrypoint.sh'],
+     'AppArmorProfile': '',
+     'Config': {'User': 'node',
+                'Image': 'local/n8n:2.41.1',
+                'Env': ['EXECUTIONS_MODE=queue',
+                        'DB_POSTGRESDB_PASSWORD_FILE=/run/secrets/n8n_ops/postgres_password',
+                        'N8N_ENCRYPTION_KEY_FILE=/run/secrets/n8n_ops/encryption_key',
+                        'QUEUE_BULL_REDIS_PASSWORD_FILE=/run/secrets/n8n_ops/redis_password',
+                        'N8N_PORT=5678',
+                        'PATH=/opt/node/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+                        'NODE_ENV=production'],
+                'Cmd': None,
+                'Entrypoint': ['tini', '--', '/docker-entrypoint.sh'],
+                'Labels': {'com.docker.compose.oneoff': 'False',
+                           'com.docker.compose.project': 'n8n',
+                           'com.docker.compose.service': 'n8n'},
+                'Healthcheck': {'Test': ['CMD',
+                                         'node',
+                                         '-e',
+                                         "fetch('http://127.0.0.1:5678/healthz/readiness').then(r => "
+                                         'r.text().then(t => process.exit(r.ok && t.includes(\'"ok"\') ? 0 : '
+                                         '1))).catch(() => process.exit(1))']}},
+     'HostConfig': {'CapAdd': None,
+                    'CapDrop': ['ALL'],
+                    'Privileged': False,
+                    'NetworkMode': 'n8n_default',
+                    'PidMode': '',
+                    'IpcMode': 'private',
+                    'UTSMode': '',
+                    'UsernsMode': '',
+                    'Devices': None,
+                    'Memory': 1073741824,
+                    'NanoCpus': 0,
+                    'CpuQuota': 0,
+                    'CpuShares': 1024,
+                    'ReadonlyRootfs': True,
+                    'PortBindings': {'5678/tcp': [{'HostIp': '127.0.0.1', 'HostPort': '5678'}]},
+                    'RestartPolicy': {'Name': 'unless-stopped', 'MaximumRetryCount': 0},
+                    'SecurityOpt': ['no-new-privileges:true'],
+                    'CgroupParent': '',
+                    'PidsLimit': 1024,
+                    'LogConfig': {'Type': 'json-file', 'Config': {'max-file': '3', 'max-size': '10m'}}},
+     'Mounts': [{'Type': 'bind',
+                 'Source': '/opt/n8n/secrets/n8n',
+                 'Destination': '/run/secrets/n8n_ops',
+                 'RW': False,
+                 'Propagation': 'rprivate'},
+                {'Type': 'volume',
+                 'Source': '/var/lib/docker/volumes/n8n_n8n_data/_data',
+                 'Destination': '/home/node/.n8n',
+                 'RW': True,
+                 'Propagation': ''}],
+     'NetworkSettings': {'Ports': {'5678/tcp': [{'HostIp': '127.0.0.1', 'HostPort': '5678'}]}}},
+    {'Name': '/n8n-redis-1',
+     'Path': 'docker-entrypoint.sh',
+     'Args': ['redis-server', '/run/secrets/n8n_ops/hardening.conf'],
+     'AppArmorProfile': '',
+     'Config': {'User': 'redis',
+                'Image': 'local/redis:7',
+                'Env': ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+                'Cmd': ['redis-server', '/run/secrets/n8n_ops/hardening.conf'],
+                'Entrypoint': ['docker-entrypoint.sh'],
+                'Labels': {'com.docker.compose.oneoff': 'False',
+                           'com.docker.compose.project': 'n8n',
+                           'com.docker.compose.service': 'redis'},
+                'Healthcheck': {'Test': ['CMD-SHELL',
+                                         'REDISCLI_AUTH="$(cat /run/secrets/n8n_ops/password)" redis-cli '
+                                         '--no-auth-warning ping | grep -q PONG']}},
+     'HostConfig': {'CapAdd': None,
+                    'CapDrop': ['ALL'],
+                    'Privileged': False,
+                    'NetworkMode': 'n8n_default',
+                    'PidMode': '',
+                    'IpcMode': 'private',
+                    'UTSMode': '',
+                    'UsernsMode': '',
+                    'Devices': None,
+                    'Memory': 268435456,
+                    'NanoCpus': 0,
+                    'CpuQuota': 0,
+                    'CpuShares': 1024,
+                    'ReadonlyRootfs': True,
+                    'PortBindings': {},
+                    'RestartPolicy': {'Name': 'unless-stopped', 'MaximumRetryCount': 0},
+                    'SecurityOpt': ['no-new-privileges:true'],
+                    'CgroupParent': '',
+                    'PidsLimit': 128,
+                    'LogConfig': {'Type': 'json-file', 'Config': {'max-file': '3', 'max-size': '10m'}}},
+     'Mounts': [{'Type': 'volume',
+                 'Source': '/var/lib/docker/volumes/n8n_redis_data/_data',
+                 'Destination': '/data',
+                 'RW': True,
+                 'Propagation': ''},
+                {'Type': 'bind',
+                 'Source': '/opt/n8n/secrets/redis',
+                 'Destination': '/run/secrets/n8n_ops',
+                 'RW': False,
+                 'Propagation': 'rprivate'}],
+     'NetworkSettings': {'Ports': {'6379/tcp': None}}},
+    {'Name': '/n8n-postgres-1',
+     'Path': 'docker-entrypoint.sh',
+     'Args': ['postgres', '-c', 'config_file=/etc/n8n_ops/postgres/postgresql.conf'],
+     'AppArmorProfile': '',
+     'Config': {'User': 'postgres',
+                'Image': 'local/postgres:17',
+                'Env': ['POSTGRES_DB=n8n',
+                        'POSTGRES_USER=n8n',
+                        'POSTGRES_PASSWORD_FILE=/run/secrets/n8n_ops/password',
+                        'PATH=/usr/lib/postgresql/17/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+                        'PGDATA=/var/lib/postgresql/data'],
+                'Cmd': ['postgres', '-c', 'config_file=/etc/n8n_ops/postgres/postgresql.conf'],
+                'Entrypoint': ['docker-entrypoint.sh'],
+                'Labels': {'com.docker.compose.oneoff': 'False',
+                           'com.docker.compose.project': 'n8n',
+                           'com.docker.compose.service': 'postgres'},
+                'Healthcheck': {'Test': ['CMD-SHELL',
+                                         'pg_isready -h 127.0.0.1 -U "${POSTGRES_USER}" -d "${POSTGRES_DB}"']}},
+     'HostConfig': {'CapAdd': None,
+                    'CapDrop': ['ALL'],
+                    'Privileged': False,
+                    'NetworkMode': 'n8n_default',
+                    'PidMode': '',
+                    'IpcMode': 'private',
+                    'UTSMode': '',
+                    'UsernsMode': '',
+                    'Devices': None,
+                    'Memory': 1073741824,
+                    'NanoCpus': 0,
+                    'CpuQuota': 0,
+                    'CpuShares': 1024,
+                    'ReadonlyRootfs': True,
+                    'PortBindings': {},
+                    'RestartPolicy': {'Name': 'unless-stopped', 'MaximumRetryCount': 0},
+                    'SecurityOpt': ['no-new-privileges:true'],
+                    'CgroupParent': '',
+                    'PidsLimit': 512,
+                    'LogConfig': {'Type': 'json-file', 'Config': {'max-file': '3', 'max-size': '10m'}}},
+     'Mounts': [{'Type': 'volume',
+                 'Source': '/var/lib/docker/volumes/n8n_postgres_data/_data',
+                 'Destination': '/var/lib/postgresql/data',
+                 'RW': True,
+                 'Propagation': ''},
+                {'Type': 'bind',
+                 'Source': '/opt/n8n/secrets/postgres',
+                 'Destination': '/run/secrets/n8n_ops',
+                 'RW': False,
+                 'Propagation': 'rprivate'},
+                {'Type': 'bind',
+                 'Source': '/opt/n8n/postgres',
+                 'Destination': '/etc/n8n_ops/postgres',
+                 'RW': False,
+                 'Propagation': 'rprivate'}],
+     'NetworkSettings': {'Ports': {'5432/tcp': None}}},
+]
+
+MAIN, REDIS, POSTGRES = REAL_INSPECT
+SECRET = 'Sup3r-s3cret-v4lue-0f-the-t3st'  # a fake; the test asserts it never comes back out
+HOST = dict(listening=[dict(address='127.0.0.1', port=5678, proto='tcp')], files=[], apparmor_enabled=False,
+            published_allowed=['127.0.0.1', '::1'], secrets=[SECRET])
+
+
+def unhardened(c):
+    """The same container as the stack role deploys it before the hardening overlay: images start as root."""
+    c = copy.deepcopy(c)
+    c['HostConfig'].update(CapDrop=None, SecurityOpt=None, ReadonlyRootfs=False, PidsLimit=None, CpuShares=0)
+    if c['Config']['User'] != 'node':
+        c['Config']['User'] = ''
+    return c
+
+
+def changed(c, **host_config):
+    c = copy.deepcopy(c)
+    c['HostConfig'].update(host_config)
+    return c
+
+
+def check(control, c, host=None):
+    return next(r for r in h.evaluate([c], host or HOST) if r['id'] == control)
+
+
+def statuses(results, status):
+    return sorted('%s@%s' % (r['id'], r['service']) for r in results if r['status'] == status)
+
+
+# --- config lint ---
+
+def service(image='n8nio/n8n:2.41.1', **env):
+    return dict(image=image, environment=env)
+
+
+def lint(**services):
+    return h.lint_compose(dict(services=services))
+
+
+def ids(findings, severity=None):
+    return sorted((f['id'], f['service']) for f in findings if severity in (None, f['severity']))
+
+
+STACK = dict(services=dict(
+    postgres=dict(image='postgres:17.6', environment=dict(POSTGRES_DB='n8n', POSTGRES_USER='n8n',
+                                                          POSTGRES_PASSWORD_FILE='/run/secrets/n8n_ops/password'),
+                  command=['postgres', '-c', 'shared_preload_libraries=pg_stat_statements']),
+    redis=dict(image='redis:7.4', command=['redis-server', '/run/secrets/n8n_ops/redis.conf']),
+    n8n=service(DB_TYPE='postgresdb', DB_POSTGRESDB_HOST='postgres', DB_POSTGRESDB_PASSWORD_FILE='/run/secrets/p',
+                EXECUTIONS_MODE='queue', QUEUE_BULL_REDIS_HOST='redis', QUEUE_BULL_REDIS_PASSWORD_FILE='/run/secrets/r',
+                N8N_ENCRYPTION_KEY_FILE='/run/secrets/k', OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS='true',
+                N8N_SECURE_COOKIE='false', N8N_PORT='5678', GENERIC_TIMEZONE='UTC', N8N_METRICS='true'),
+    **{'n8n-worker': dict(service(N8N_ENCRYPTION_KEY_FILE='/run/secrets/k', EXECUTIONS_MODE='queue',
+                                  QUEUE_BULL_REDIS_PASSWORD_FILE='/run/secrets/r'),
+                          command=['worker', '--concurrency=10'])}))
+
+
+def test_the_stack_as_deployed_lints_clean():
+    assert h.lint_compose(STACK) == []
+
+
+def test_obsolete_variable_and_latest_image_are_errors_naming_both():
+    findings = lint(**{'n8n-worker': service('local/n8n:latest', EXECUTIONS_CONCURRENCY='5')})
+    assert ids(findings, h.ERROR) == [('image-unpinned', 'n8n-worker'), ('n8n-obsolete-var', 'n8n-worker')]
+    text = ' '.join(f['message'] for f in findings)
+    assert 'EXECUTIONS_CONCURRENCY' in text and 'N8N_CONCURRENCY_PRODUCTION_LIMIT' in text and ':latest' in text
+
+
+@pytest.mark.parametrize('name,instead', [
+    ('EXECUTIONS_PROCESS', 'queue mode'), ('N8N_BASIC_AUTH_ACTIVE', 'owner account'),
+    ('N8N_BASIC_AUTH_PASSWORD', 'owner account'), ('N8N_JWT_AUTH_ACTIVE', 'SSO'), ('N8N_JWKS_URI', 'SSO'),
+    ('N8N_USER_MANAGEMENT_DISABLED', 'owner account'), ('QUEUE_WORKER_MAX_STALLED_COUNT', 'stalled'),
+    ('N8N_SKIP_WEBHOOK_DEREGISTRATION_SHUTDOWN', 'deregisters'), ('N8N_RUNNERS_ENABLED', 'always on'),
+    ('WEBHOOK_TUNNEL_URL', 'WEBHOOK_URL'), ('N8N_CONFIG_FILES', '*_FILE')])
+def test_each_obsolete_variable_is_an_error_with_its_replacement(name, instead):
+    (finding,) = lint(n8n=service(**{name: 'true'}))
+    assert finding['severity'] == h.ERROR and name in finding['message'] and instead in finding['message']
+
+
+def test_obsolete_only_from_the_version_that_dropped_it():
+    assert lint(n8n=service('n8nio/n8n:1.90.2', N8N_RUNNERS_ENABLED='true')) == []
+    assert ids(lint(n8n=service('n8nio/n8n:1.14.0', N8N_SKIP_WEBHOOK_DEREGISTRATION_SHUTDOWN='true'))) == []
+    assert ids(lint(n8n=service('n8nio/n8n:0.236.0', N8N_BASIC_AUTH_ACTIVE='true'))) == []
+    assert ids(lint(n8n=service('n8nio/n8n@sha256:' + 'a' * 64, N8N_RUNNERS_ENABLED='true'))) == [
+        ('n8n-obsolete-var', 'n8n')]  # no version to go by: flagged
+
+
+def test_deprecated_variable_is_a_warning_from_its_version():
+    (finding,) = lint(n8n=service(WEBHOOK_URL='https://n8n.example.com/'))
+    assert finding['severity'] == h.WARNING and 'N8N_WEBHOOK_URL' in finding['message']
+    assert lint(n8n=service('n8nio/n8n:2.30.0', WEBHOOK_URL='https://n8n.example.com/')) == []
+
+
+def test_unknown_n8n_looking_variable_is_a_warning():
+    (finding,) = lint(n8n=service(N8N_ENCRIPTION_KEY_FILE='/run/secrets/k', QUEUE_BULL_REDIS_HOST='redis'))
+    assert finding['id'] == 'n8n-unknown-var' and finding['severity'] == h.WARNING
+    assert 'N8N_ENCRIPTION_KEY_FILE' in finding['message']
+
+
+def test_known_variables_their_file_variants_and_other_prefixes_pass():
+    assert lint(n8n=service(DB_POSTGRESDB_PASSWORD_FILE='/f', N8N_WEBHOOK_URL='https://x/', NODE_OPTIONS='--x',
+                            N8N_CONCURRENCY_PRODUCTION_LIMIT='20', TZ='UTC', SOMETHING_ELSE='1')) == []
+
+
+def test_variables_of_non_n8n_services_are_not_linted():
+    assert lint(redis=service('redis:7.4', N8N_WHATEVER='1', EXECUTIONS_PROCESS='own')) == []
+
+
+@pytest.mark.parametrize('image,bad', [('n8nio/n8n', True), ('n8nio/n8n:latest', True), ('n8nio/n8n:', True),
+                                       ('registry:5000/n8nio/n8n:2.41.1', False),
+                                       ('n8nio/n8n@sha256:' + 'b' * 64, False), ('postgres:17', False)])
+def test_unpinned_image_is_an_error(image, bad):
+    findings = lint(db=dict(image=image))
+    assert ids(findings) == ([('image-unpinned', 'db')] if bad else [])
+
+
+def test_differing_encryption_keys_are_an_error_without_the_values():
+    findings = lint(n8n=service(N8N_ENCRYPTION_KEY=SECRET), worker=service(N8N_ENCRYPTION_KEY=SECRET + 'x'))
+    (finding,) = [f for f in findings if f['id'] == 'encryption-key-mismatch']
+    assert finding['severity'] == h.ERROR and '[n8n] vs [worker]' in finding['message']
+    assert SECRET not in json.dumps(findings)
+
+
+def test_a_worker_without_the_key_differs_from_main():
+    (finding,) = lint(n8n=service(N8N_ENCRYPTION_KEY_FILE='/run/secrets/k'), worker=service())
+    assert finding['id'] == 'encryption-key-mismatch' and '[worker] sets neither' in finding['message']
+
+
+def test_same_key_file_everywhere_and_task_runners_without_key_pass():
+    assert lint(n8n=service(N8N_ENCRYPTION_KEY_FILE='/k'), worker=service(N8N_ENCRYPTION_KEY_FILE='/k'),
+                runners=service('n8nio/runners:2.41.1')) == []
+
+
+def test_secret_next_to_its_file_is_an_error_naming_the_variable_only():
+    (finding,) = lint(db=dict(image='postgres:17', environment=dict(POSTGRES_PASSWORD=SECRET,
+                                                                    POSTGRES_PASSWORD_FILE='/run/secrets/p')))
+    assert finding['id'] == 'secret-in-env' and 'POSTGRES_PASSWORD' in finding['message']
+    assert SECRET not in finding['message']
+
+
+@pytest.mark.parametrize('name', ['QUEUE_BULL_REDIS_PASSWORD', 'N8N_RUNNERS_AUTH_TOKEN', 'N8N_SSO_OIDC_CLIENT_SECRET',
+                                  'REDISCLI_AUTH', 'N8N_LICENSE_ACTIVATION_KEY'])
+def test_secret_looking_plain_variable_beside_file_variables_is_an_error(name):
+    findings = lint(n8n=service(N8N_ENCRYPTION_KEY_FILE='/k', **{name: SECRET}))
+    assert ids(findings, h.ERROR) == [('secret-in-env', 'n8n')] and SECRET not in json.dumps(findings)
+
+
+def test_settings_with_secret_words_and_services_without_files_are_left_alone():
+    assert lint(n8n=service(N8N_ENCRYPTION_KEY_FILE='/k', N8N_PASSWORD_MIN_LENGTH='8',
+                            N8N_TOKEN_EXCHANGE_ENABLED='true')) == []
+    assert lint(db=dict(image='postgres:17', environment=dict(POSTGRES_PASSWORD='x'))) == []
+
+
+@pytest.mark.parametrize('command', [['redis-server', '--requirepass', SECRET], 'redis-server --requirepass ' + SECRET,
+                                     ['redis-server', '--requirepass=' + SECRET]])
+def test_requirepass_on_the_command_line_is_an_error(command):
+    (finding,) = lint(redis=dict(image='redis:7.4', command=command))
+    assert finding['id'] == 'secret-on-command-line' and SECRET not in finding['message']
+
+
+def test_lint_refuses_what_is_not_a_compose_config():
+    with pytest.raises(ValueError, match='docker compose config'):
+        h.lint_compose(['services'])
+
+
+def test_environment_as_a_list_is_read_too():
+    assert h.env_dict(['A=1', 'B', 'C=x=y']) == dict(A='1', B=None, C='x=y')
+
+
+@pytest.mark.parametrize('image,version', [('n8nio/n8n:2.41.1', (2, 41, 1)), ('n8nio/n8n:1.0', (1, 0)),
+                                           ('localhost:5000/n8n:v2.3.0-debian', (2, 3, 0)), ('n8nio/n8n', None),
+                                           ('n8nio/n8n:stable', None)])
+def test_image_version(image, version):
+    assert h.image_version(image) == version
+
+
+# --- audit: the captured stack and each control ---
+
+def test_the_captured_hardened_stack_passes_every_applicable_control():
+    results = h.evaluate(REAL_INSPECT, HOST)
+    assert statuses(results, h.FAIL) == []
+    assert h.score(results)['percent'] == 100.0
+    assert len(results) == 3 * len(h.CONTAINER_CHECKS) + 2
+    assert statuses(results, h.NA) == ['5.1@n8n-n8n-1', '5.1@n8n-postgres-1', '5.1@n8n-redis-1', 'N8N-5@host']
+
+
+def test_the_stack_as_deployed_scores_low_and_names_what_the_overlay_fixes():
+    results = h.evaluate([unhardened(c) for c in REAL_INSPECT], HOST)
+    failed = statuses(results, h.FAIL)
+    for control in ('5.3', '5.12', '5.25', '5.28', '5.11'):
+        assert '%s@n8n-redis-1' % control in failed
+    assert 'N8N-2@n8n-postgres-1' in failed and 'N8N-2@n8n-redis-1' in failed and 'N8N-2@n8n-n8n-1' not in failed
+    assert h.score(results)['percent'] < 80
+
+
+PASS_FAIL = [
+    ('5.3', dict(CapDrop=['ALL'], CapAdd=['NET_BIND_SERVICE']), dict(CapDrop=['NET_RAW'])),
+    ('5.4', dict(Privileged=False), dict(Privileged=True)),
+    ('5.9', dict(NetworkMode='n8n_default'), dict(NetworkMode='host')),
+    ('5.10', dict(Memory=268435456), dict(Memory=0)),
+    ('5.11', dict(NanoCpus=500000000, CpuShares=0), dict(NanoCpus=0, CpuQuota=0, CpuShares=0)),
+    ('5.12', dict(ReadonlyRootfs=True), dict(ReadonlyRootfs=False)),
+    ('5.14', dict(RestartPolicy=dict(Name='on-failure', MaximumRetryCount=5)), dict(RestartPolicy=dict(Name='no'))),
+    ('5.15', dict(PidMode=''), dict(PidMode='host')),
+    ('5.16', dict(IpcMode='shareable'), dict(IpcMode='host')),
+    ('5.17', dict(Devices=[]), dict(Devices=[dict(PathOnHost='/dev/fuse', PathInContainer='/dev/fuse')])),
+    ('5.20', dict(UTSMode=''), dict(UTSMode='host')),
+    ('5.21', dict(SecurityOpt=['no-new-privileges:true', 'seccomp=/etc/docker/n8n.json']),
+     dict(SecurityOpt=['seccomp=unconfined'])),
+    ('5.24', dict(CgroupParent=''), dict(CgroupParent='/custom')),
+    ('5.25', dict(SecurityOpt=['no-new-privileges']), dict(SecurityOpt=['no-new-privileges:false'])),
+    ('5.28', dict(PidsLimit=100), dict(PidsLimit=-1)),
+    ('5.29', dict(NetworkMode='n8n_default'), dict(NetworkMode='bridge')),
+    ('5.30', dict(UsernsMode=''), dict(UsernsMode='host')),
+    ('N8N-3', dict(LogConfig=dict(Type='json-file', Config={'max-size': '10m'})),
+     dict(LogConfig=dict(Type='json-file', Config={}))),
+]
+
+
+@pytest.mark.parametrize('control,good,bad', PASS_FAIL, ids=[p[0] for p in PASS_FAIL])
+def test_host_config_controls_pass_and_fail(control, good, bad):
+    assert check(control, changed(MAIN, **good))['status'] == h.PASS
+    result = check(control, changed(MAIN, **bad))
+    assert result['status'] == h.FAIL and result['title'] == h.TITLES[control] and result['service'] == 'n8n-n8n-1'
+
+
+def test_capabilities_added_back_are_listed():
+    assert 'CapAdd: CHOWN, SETUID' in check('5.3', changed(MAIN, CapAdd=['SETUID', 'CHOWN']))['detail']
+
+
+def test_the_restart_policies_n8n_needs_after_a_reboot_pass():
+    for policy in ('unless-stopped', 'always', 'on-failure'):
+        assert check('5.14', changed(MAIN, RestartPolicy=dict(Name=policy)))['status'] == h.PASS
+
+
+def test_apparmor_is_na_without_it_and_checked_with_it():
+    with_apparmor = dict(HOST, apparmor_enabled=True)
+    assert check('5.1', MAIN)['status'] == h.NA
+    assert check('5.1', MAIN, with_apparmor)['status'] == h.FAIL
+    assert check('5.1', dict(MAIN, AppArmorProfile='docker-default'), with_apparmor)['status'] == h.PASS
+
+
+def mounted(c, source, rw=False, propagation='rprivate', kind='bind'):
+    c = copy.deepcopy(c)
+    c['Mounts'].append(dict(Type=kind, Source=source, Destination='/mnt', RW=rw, Propagation=propagation))
+    return c
+
+
+@pytest.mark.parametrize('source,rw,status', [('/etc', False, h.FAIL), ('/', False, h.FAIL), ('/etc/ssl', True, h.FAIL),
+                                              ('/etc/localtime', False, h.PASS), ('/opt/n8n/x', True, h.PASS),
+                                              ('/var/run/docker.sock', False, h.FAIL)])
+def test_sensitive_host_directories(source, rw, status):
+    assert check('5.5', mounted(MAIN, source, rw))['status'] == status
+
+
+def test_docker_socket():
+    assert check('5.31', mounted(MAIN, '/run/docker.sock'))['status'] == h.FAIL
+    assert check('5.31', MAIN)['status'] == h.PASS
+
+
+def test_shared_mount_propagation():
+    assert check('5.19', mounted(MAIN, '/srv', propagation='rshared'))['status'] == h.FAIL
+    assert check('5.19', MAIN)['status'] == h.PASS
+
+
+def published(c, *bindings):
+    c = copy.deepcopy(c)
+    ports = {'5678/tcp': [dict(HostIp=a, HostPort=p) for a, p in bindings]}
+    c['HostConfig']['PortBindings'] = ports
+    c['NetworkSettings']['Ports'] = ports
+    return c
+
+
+def test_privileged_host_ports():
+    assert check('5.7', published(MAIN, ('127.0.0.1', '80')))['status'] == h.FAIL
+    assert check('5.7', published(MAIN, ('127.0.0.1', '')))['status'] == h.PASS  # a random port
+    assert check('5.7', MAIN)['status'] == h.PASS
+
+
+@pytest.mark.parametrize('bindings,status', [([('0.0.0.0', '5678'), ('::', '5678')], h.FAIL), ([('', '5678')], h.FAIL),
+                                             ([('127.0.0.1', '5678'), ('::1', '5678')], h.PASS), ([], h.PASS)])
+def test_published_ports_bound_to_allowed_addresses(bindings, status):
+    assert check('5.13', published(MAIN, *bindings))['status'] == status
+
+
+def test_running_bindings_win_over_configured_ones():
+    c = copy.deepcopy(MAIN)
+    c['HostConfig']['PortBindings'] = {'6379/tcp': [dict(HostIp='', HostPort='16379')]}
+    c['NetworkSettings']['Ports'] = {'6379/tcp': [dict(HostIp='0.0.0.0', HostPort='16379'),
+                                                  dict(HostIp='::', HostPort='16379')], '5678/tcp': None}
+    assert check('5.13', c)['detail'] == 'published on 0.0.0.0:16379, [::]:16379 (allowed: 127.0.0.1, ::1)'
+    c['NetworkSettings']['Ports'] = {}  # stopped: what it is configured with
+    assert check('5.13', c)['detail'].startswith('published on *:16379 ')
+
+
+def test_another_allowed_address_passes():
+    host = dict(HOST, published_allowed=['10.0.0.5'])
+    assert check('5.13', published(MAIN, ('10.0.0.5', '5678')), host)['status'] == h.PASS
+
+
+def test_healthcheck():
+    assert check('5.26', MAIN)['status'] == h.PASS
+    for test in ([], ['NONE']):
+        c = copy.deepcopy(MAIN)
+        c['Config']['Healthcheck'] = dict(Test=test)
+        assert check('5.26', c)['status'] == h.FAIL
+
+
+@pytest.mark.parametrize('user,status', [('node', h.PASS), ('1000:1000', h.PASS), ('', h.FAIL), ('root', h.FAIL),
+                                         ('0:0', h.FAIL)])
+def test_non_root_user(user, status):
+    c = copy.deepcopy(POSTGRES)
+    c['Config']['User'] = user
+    assert check('N8N-2', c)['status'] == status
+
+
+@pytest.mark.parametrize('image,status', [('local/n8n:2.41.1', h.PASS), ('n8nio/n8n:latest', h.FAIL),
+                                          ('n8nio/n8n', h.FAIL), ('n8nio/n8n@sha256:' + 'c' * 64, h.PASS)])
+def test_image_pinned(image, status):
+    c = copy.deepcopy(MAIN)
+    c['Config']['Image'] = image
+    assert check('N8N-4', c)['status'] == status
+
+
+def with_secret(c, where):
+    c = copy.deepcopy(c)
+    cfg = c['Config']
+    if where == 'env':
+        cfg['Env'].append('DB_URL=postgres://n8n:%s@postgres/n8n' % SECRET)
+    elif where == 'cmd':
+        cfg['Cmd'] = ['redis-server', '--requirepass', SECRET]
+    elif where == 'args':
+        c['Args'] = ['--requirepass', SECRET]
+    elif where == 'entrypoint':
+        cfg['Entrypoint'] = ['sh', '-c', 'exec n8n --password ' + SECRET]
+    elif where == 'label':
+        cfg['Labels']['backup.password'] = SECRET
+    elif where == 'healthcheck':
+        cfg['Healthcheck'] = dict(Test=['CMD', 'redis-cli', '-a', SECRET, 'ping'])
+    elif where == 'name':
+        cfg['Env'].append('POSTGRES_PASSWORD=not-one-of-the-given-secrets')
+    return c
+
+
+@pytest.mark.parametrize('where,place', [('env', 'env DB_URL'), ('cmd', 'Cmd[2]'), ('args', 'Args[1]'),
+                                         ('entrypoint', 'Entrypoint[2]'), ('label', 'label backup.password'),
+                                         ('healthcheck', 'Healthcheck[3]'), ('name', 'env POSTGRES_PASSWORD')])
+def test_secret_in_container_config_fails_naming_the_place_never_the_value(where, place):
+    result = check('N8N-1', with_secret(MAIN, where))
+    assert result['status'] == h.FAIL and place in result['detail']
+    assert SECRET not in result['detail'] and 'not-one-of' not in result['detail']
+
+
+def test_a_secret_found_by_value_and_by_name_is_named_once():
+    c = copy.deepcopy(MAIN)
+    c['Config']['Env'].append('POSTGRES_PASSWORD=' + SECRET)
+    assert check('N8N-1', c)['detail'] == 'secret in env POSTGRES_PASSWORD'
+
+
+def test_secret_file_variables_and_settings_pass_n8n_1():
+    c = copy.deepcopy(MAIN)
+    c['Config']['Env'] += ['N8N_PASSWORD_MIN_LENGTH=8', 'REDISCLI_AUTH=', 'N8N_EXTERNAL_SECRETS_PREFER_GET=true']
+    assert check('N8N-1', c)['status'] == h.PASS
+
+
+# --- host controls ---
+
+def f(path='/opt/n8n/.env', mode=0o600, want=0o600, exists=True, kind='file', want_kind='file', **extra):
+    return dict(path=path, mode=mode, uid=0, exists=exists, kind=kind, want_max_mode=want, want_kind=want_kind, **extra)
+
+
+@pytest.mark.parametrize('fact,status,text', [
+    (f(), h.PASS, '1 files and directories'), (f(mode=0o400), h.PASS, ''),
+    (f(mode=0o644), h.FAIL, 'is 0644, at most 0600'),
+    (f(exists=False), h.FAIL, 'missing'), (f(kind='dir', mode=0o700), h.FAIL, 'is a dir, not a file'),
+    (f(error='Permission denied'), h.FAIL, 'Permission denied'),
+    (f(path='/opt/n8n', mode=0o750, want=0o750, kind='dir', want_kind='dir'), h.PASS, '')])
+def test_file_modes(fact, status, text):
+    status_, detail = h.file_modes(dict(files=[fact]))
+    assert status_ == status and text in detail
+
+
+def test_file_modes_na_without_files():
+    assert h.file_modes({})[0] == h.NA
+
+
+@pytest.mark.parametrize('listening,status', [
+    ([dict(address='127.0.0.1', port=5678)], h.PASS), ([dict(address='0.0.0.0', port=5678)], h.FAIL),
+    ([dict(address='::', port=5678)], h.FAIL), ([dict(address='::ffff:127.0.0.1', port=5678)], h.PASS),
+    ([dict(address='0.0.0.0', port=22)], h.PASS), ([dict(address='10.0.0.5', port=5678)], h.FAIL)])
+def test_listening_sockets_on_published_ports(listening, status):
+    result = h.listening_beyond_loopback([MAIN], dict(listening=listening))
+    assert result[0] == status
+
+
+def test_listening_on_an_allowed_address_passes_and_no_published_port_is_na():
+    allowed = dict(listening=[dict(address='10.0.0.5', port=5678)], published_allowed=['10.0.0.5'])
+    assert h.listening_beyond_loopback([MAIN], allowed)[0] == h.PASS
+    assert h.listening_beyond_loopback([REDIS, POSTGRES], allowed)[0] == h.NA
+
+
+def test_listening_failure_names_the_socket():
+    status, detail = h.listening_beyond_loopback([MAIN], dict(listening=[dict(address='::', port=5678)]))
+    assert status == h.FAIL and '[::]:5678' in detail
+
+
+# --- waivers, score, table ---
+
+def test_waivers_by_control_container_and_compose_service():
+    containers = [unhardened(c) for c in REAL_INSPECT]
+    waivers = [dict(id='5.12', reason='all of them'), dict(id='N8N-2@n8n-postgres-1', reason='entrypoint drops root'),
+               dict(id='5.28@redis', reason='by compose service')]
+    results = h.evaluate(containers, HOST, waivers)
+    waived = statuses(results, h.WAIVED)
+    assert '5.12@n8n-n8n-1' in waived and '5.12@n8n-redis-1' in waived and 'N8N-2@n8n-postgres-1' in waived
+    assert '5.28@n8n-redis-1' in waived and '5.28@n8n-postgres-1' not in waived and 'N8N-2@n8n-redis-1' not in waived
+    reasons = {r['reason'] for r in results if r['status'] == h.WAIVED}
+    assert reasons == {'all of them', 'entrypoint drops root', 'by compose service'}
+
+
+def test_waiving_a_pass_keeps_it_a_pass_and_unused_waivers_are_named():
+    waivers = [dict(id='5.4', reason='never privileged anyway'), dict(id='5.99', reason='typo')]
+    results = h.evaluate([MAIN], HOST, waivers)
+    assert check('5.4', MAIN)['status'] == h.PASS and 'reason' not in next(r for r in results if r['id'] == '5.4')
+    assert h.unused_waivers(results, waivers) == ['5.99']
+
+
+def test_a_waiver_needs_a_reason():
+    with pytest.raises(ValueError, match='reason'):
+        h.evaluate([MAIN], HOST, [dict(id='5.12', reason=' ')])
+
+
+def test_score_counts_and_percent():
+    results = [dict(status=s) for s in ['pass'] * 5 + ['fail'] * 2 + ['waived', 'na', 'na']]
+    assert h.score(results) == dict(passed=5, failed=2, waived=1, na=2, applicable=7, percent=71.4)
+    assert h.score([dict(status='na')])['percent'] == 100.0
+
+
+def test_table_failures_first_with_summary_and_waiver_reason():
+    results = h.evaluate([unhardened(MAIN)], HOST, [dict(id='5.28', reason='node counts its threads')])
+    text = h.table(results, h.score(results))
+    lines = text.splitlines()
+    assert lines[0].split() == ['CONTROL', 'TITLE', 'SERVICE', 'STATUS', 'DETAIL'] and ' FAIL ' in lines[1]
+    assert 'waived: node counts its threads' in text and lines[-1].startswith('score ')
+    assert len({line.index('SERVICE') for line in lines[:1]}) == 1 and lines[1].index('n8n-n8n-1') == lines[0].index(
+        'SERVICE')
+
+
+def test_threshold_message_names_failed_controls():
+    results = h.evaluate([unhardened(REDIS)], HOST)
+    message = h.threshold_message(h.score(results), 90.0, results)
+    assert message.startswith('audit score ') and 'is below the threshold 90 %' in message
+    assert '5.12@n8n-redis-1' in message
+
+
+# --- /proc/net/tcp ---
+
+PROC_TCP = '''\
+  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:162E 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 14434233 1 0 100 0 0 10 0
+   1: 00000000:07E8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1567 1 0 100 0 0 10 0
+   2: 0100007F:80DE 0100007F:162E 06 00000000:00000000 03:0000138A 00000000     0        0 0 3 0
+   3: 0500000A:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1568 1 0 100 0 0 10 0
+'''
+PROC_TCP6 = '''\
+  sl  local_address                         remote_address                        st tx_queue rx_queue tr
+   0: 00000000000000000000000001000000:162E 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000
+   1: 00000000000000000000000000000000:162E 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000
+   2: 0000000000000000FFFF00000100007F:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000
+   3: B80D0120000000000000000001000000:0050 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000
+   4: 00000000000000000000000001000000:162F 00000000000000000000000001000000:C350 01 00000000:00000000 00:00000000
+'''
+
+
+def test_parse_proc_net_tcp_ipv4_listening_only():
+    assert h.parse_proc_net_tcp(PROC_TCP) == [dict(address='127.0.0.1', port=5678, proto='tcp'),
+                                              dict(address='0.0.0.0', port=2024, proto='tcp'),
+                                              dict(address='10.0.0.5', port=22, proto='tcp')]
+
+
+def test_parse_proc_net_tcp6():
+    assert h.parse_proc_net_tcp(PROC_TCP6) == [dict(address='::1', port=5678, proto='tcp6'),
+                                               dict(address='::', port=5678, proto='tcp6'),
+                                               dict(address='::ffff:127.0.0.1', port=8080, proto='tcp6'),
+                                               dict(address='2001:db8::1', port=80, proto='tcp6')]
+
+
+def test_parse_proc_net_tcp_skips_garbage():
+    assert h.parse_proc_net_tcp('') == [] and h.parse_proc_net_tcp('  0: XYZ:0016 0 0A\n  1: 01:0016 0 0A') == []
+
+
+# --- never a secret ---
+
+def test_no_secret_value_reaches_results_table_or_lint_findings():
+    places = ('env', 'cmd', 'args', 'entrypoint', 'label', 'healthcheck')
+    containers = [with_secret(unhardened(c), where) for c in REAL_INSPECT for where in places]
+    for i, c in enumerate(containers):
+        c['Name'] = '/c%d' % i
+    results = h.evaluate(containers, HOST, [dict(id='N8N-1@c0', reason='test')])
+    summary = h.score(results)
+    out = json.dumps(results) + h.table(results, summary) + h.threshold_message(summary, 90, results)
+    assert SECRET not in out and out.count('N8N-1') >= len(containers)
+    config = dict(services=dict(
+        n8n=service(N8N_ENCRYPTION_KEY=SECRET, N8N_ENCRYPTION_KEY_FILE='/k', QUEUE_BULL_REDIS_PASSWORD=SECRET),
+        worker=service(N8N_ENCRYPTION_KEY=SECRET[::-1]),
+        redis=dict(image='redis', command='redis-server --requirepass ' + SECRET,
+                   environment=['REDISCLI_AUTH=' + SECRET])))
+    findings = h.lint_compose(config)
+    assert len(findings) >= 5 and SECRET not in json.dumps(findings) and SECRET[::-1] not in json.dumps(findings)
+
+
+# --- Docker daemon log rotation ---
+
+def test_daemon_log_config_without_a_file_sets_json_file_rotation():
+    config, note = h.daemon_log_config('', '10m', 3)
+    assert config == {'log-driver': 'json-file', 'log-opts': {'max-size': '10m', 'max-file': '3'}}
+    assert note == 'log-driver json-file, max-size 10m, max-file 3'
+
+
+def test_daemon_log_config_keeps_every_other_setting_and_log_opt():
+    current = json.dumps({'storage-driver': 'overlay2', 'log-opts': {'max-size': '100m', 'labels': 'app'}})
+    config, _note = h.daemon_log_config(current, '10m', 3)
+    assert config['storage-driver'] == 'overlay2'
+    assert config['log-opts'] == {'max-size': '10m', 'max-file': '3', 'labels': 'app'}
+
+
+def test_daemon_log_config_is_stable_on_its_own_output():
+    config, _note = h.daemon_log_config('{"live-restore": true}', '10m', 3)
+    assert h.daemon_log_config(json.dumps(config), '10m', 3)[0] == config
+
+
+def test_daemon_log_config_sets_sizes_for_the_local_driver_too():
+    config, _note = h.daemon_log_config('{"log-driver": "local"}', '20m', 5)
+    assert config == {'log-driver': 'local', 'log-opts': {'max-size': '20m', 'max-file': '5'}}
+
+
+def test_daemon_log_config_leaves_a_driver_that_ships_logs_elsewhere():
+    current = '{"log-driver": "journald"}'
+    config, note = h.daemon_log_config(current, '10m', 3)
+    assert config == {'log-driver': 'journald'}
+    assert 'journald keeps no log on this host' in note
+
+
+@pytest.mark.parametrize('text, message', [
+    ('{"log-driver": ', 'not valid JSON'),
+    ('[]', 'not a JSON object'),
+    ('{"log-opts": "max-size=10m"}', 'log-opts is not an object'),
+])
+def test_daemon_log_config_refuses_a_file_it_cannot_merge(text, message):
+    with pytest.raises(ValueError, match=message):
+        h.daemon_log_config(text, '10m', 3)
+
+
+@pytest.mark.parametrize('size, files', [('10', 3), ('10mb', 3), ('0m', 3), ('10m', 0)])
+def test_daemon_log_config_refuses_bad_sizes(size, files):
+    with pytest.raises(ValueError):
+        h.daemon_log_config('', size, files)
