@@ -35,12 +35,13 @@ run_sanity() (  # ansible-test resolves symlinks, so it runs in a copy of the tr
 
 exec 3>&2   # progress lines reach the terminal even from a lane whose output goes to its log
 LOGDIR=$(mktemp -d); REPORT=$LOGDIR/report; : > "$REPORT"; trap 'rm -rf "$LOGDIR"' EXIT
-run_stage() {
+stage_log() { echo "$LOGDIR/stage.${1//[^a-z_]/_}.log"; }
+run_stage() {  # also keeps the stage's own output, for the failure excerpt at the end
   local name=$1; shift
   local t0=$SECONDS line
   log "=== $name"
   [ -n "${N8N_OPS_TEST_LANE:-}" ] && log "=== $name (lane ${N8N_OPS_TEST_LANE})" 2>&3
-  if "$@"; then line="ok   $name $((SECONDS - t0))s"; else line="FAIL $name $((SECONDS - t0))s"; fi
+  if "$@" > >(tee "$(stage_log "$name")") 2>&1; then line="ok   $name $((SECONDS - t0))s"; else line="FAIL $name $((SECONDS - t0))s"; fi
   echo "$line" >> "$REPORT"
   [ -n "${N8N_OPS_TEST_LANE:-}" ] && log "$line" 2>&3
   return 0
@@ -101,7 +102,18 @@ else
   for stage in "${static[@]}" "${molecule[@]}" "${stages[@]}"; do run_one "$stage"; done
 fi
 
+# Why each failed stage failed, where a CI page that shows only the end of the output still has it: the last
+# Ansible failure (fatal/FAILED and the lines after it), else the stage's last lines.
+failure_excerpt() {
+  local log=$1 at
+  at=$(grep -anE 'fatal: |FAILED!|^ERROR|Traceback' "$log" | tail -n 1 | cut -d: -f1)
+  if [ -n "$at" ]; then sed -n "${at},$((at + 9))p" "$log"; else tail -n 10 "$log"; fi | cut -c1-220
+}
 cat "$REPORT"
+grep '^FAIL' "$REPORT" | head -n 2 | while read -r _ name _; do
+  [ -f "$(stage_log "$name")" ] || continue
+  echo "--- why $name failed:"; failure_excerpt "$(stage_log "$name")"
+done
 passed=$(grep -c '^ok ' "$REPORT"); failed=$(grep -c '^FAIL' "$REPORT")
 echo "stages: $passed passed, $failed failed ($((SECONDS - t_all))s)"
 [ "$failed" -eq 0 ]
