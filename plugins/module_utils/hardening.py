@@ -13,6 +13,9 @@ finding, a result or the table: only variable names and places.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import ipaddress
 import json
 import posixpath
@@ -964,3 +967,79 @@ def daemon_log_config(current_text, max_size, max_file):
     # daemon.json wants every log-opt as a string
     merged['log-opts'] = dict(opts, **{'max-size': str(max_size), 'max-file': str(int(max_file))})
     return merged, 'log-driver %s, max-size %s, max-file %s' % (driver, max_size, int(max_file))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# PostgreSQL: n8n's own login role (not the superuser)
+# ---------------------------------------------------------------------------------------------------------------
+
+SCRAM_ITERATIONS = 4096  # PostgreSQL's default (scram_iterations)
+APP_ROLE_RE = re.compile(r'^[a-z_][a-z0-9_]{0,62}$')
+
+
+def app_role_password(superuser_password, role):
+    """The app role's password, derived from the stack's PostgreSQL password (HMAC-SHA256, keyed by it).
+
+    Derived, not generated: .env (backed up with every set) stays the one place a secret is kept, so a restored
+    .env gives the same app password; knowing the app password does not reveal the superuser's.
+    """
+    if not superuser_password:
+        raise ValueError('the stack has no PostgreSQL password to derive the app role password from')
+    digest = hmac.new(str(superuser_password).encode('utf-8'), ('n8n_ops app role ' + role).encode('utf-8'),
+                      hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode('ascii').rstrip('=')
+
+
+def _b64(raw):
+    return base64.b64encode(raw).decode('ascii')
+
+
+def scram_sha256_verifier(password, salt, iterations=SCRAM_ITERATIONS):
+    """PostgreSQL's stored form of a SCRAM-SHA-256 password (pg_authid.rolpassword), computed here so the password
+    itself never travels in SQL (a server logging statements would keep it). ASCII passwords only: PostgreSQL's
+    SASLprep leaves them as they are."""
+    if not isinstance(password, str) or not password or not all(32 <= ord(ch) < 127 for ch in password):
+        raise ValueError('the password must be non-empty printable ASCII')
+    salted = hashlib.pbkdf2_hmac('sha256', password.encode('ascii'), salt, iterations)
+    stored_key = hashlib.sha256(hmac.new(salted, b'Client Key', hashlib.sha256).digest()).digest()
+    server_key = hmac.new(salted, b'Server Key', hashlib.sha256).digest()
+    return 'SCRAM-SHA-256$%d:%s$%s:%s' % (iterations, _b64(salt), _b64(stored_key), _b64(server_key))
+
+
+def scram_verifier_matches(verifier, password):
+    """True when a stored SCRAM-SHA-256 verifier is the one for password (any other form: False)."""
+    match = re.match(r'^SCRAM-SHA-256\$([0-9]+):([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+):([A-Za-z0-9+/=]+)$',
+                     verifier or '')
+    if not match:
+        return False
+    try:
+        expected = scram_sha256_verifier(password, base64.b64decode(match.group(2)), int(match.group(1)))
+    except ValueError:
+        return False
+    return hmac.compare_digest(expected, verifier)
+
+
+def app_role_plan(role, superuser, current, password, salt):
+    """What the app role needs: current is None (no such role) or {'super': bool, 'login': bool, 'verifier': str}.
+
+    Returns {'action': 'create' | 'alter' | 'none', 'reasons': [...], 'verifier': str or ''}; the verifier (salted
+    with salt) only when the password must be set. Raises ValueError for a role name PostgreSQL would need quoted,
+    or the superuser's own name.
+    """
+    if not APP_ROLE_RE.match(role or ''):
+        raise ValueError('the app role name %r must be lower case letters, digits and _ (at most 63)' % (role,))
+    if role == superuser:
+        raise ValueError('the app role must not be the superuser %s: name another role' % superuser)
+    if current is None:
+        return {'action': 'create', 'reasons': ['no role %s yet' % role],
+                'verifier': scram_sha256_verifier(password, salt)}
+    reasons = []
+    if current.get('super'):
+        reasons.append('%s is a superuser' % role)
+    if not current.get('login'):
+        reasons.append('%s cannot log in' % role)
+    password_ok = scram_verifier_matches(current.get('verifier'), password)
+    if not password_ok:
+        reasons.append('the password of %s is not the derived one' % role)
+    return {'action': 'alter' if reasons else 'none', 'reasons': reasons,
+            'verifier': '' if password_ok else scram_sha256_verifier(password, salt)}

@@ -43,9 +43,11 @@ def test_no_password_or_key_in_env_or_command(host, service):
         assert '--requirepass' not in (c['Config']['Cmd'] or [])
 
 
-def test_n8n_reads_its_secrets_from_files_and_blocks_env_access(host):
-    env = dict(e.split('=', 1) for e in containers(host, 'n8n')[0]['Config']['Env'])
-    assert env['DB_POSTGRESDB_PASSWORD_FILE'] == '/run/secrets/n8n_ops/postgres_password'
+@pytest.mark.parametrize('service', ('n8n', 'n8n-worker'))
+def test_n8n_reads_its_secrets_from_files_logs_in_as_its_own_role_and_blocks_env_access(host, service):
+    env = dict(e.split('=', 1) for e in containers(host, service)[0]['Config']['Env'])
+    assert env['DB_POSTGRESDB_USER'] == 'n8n_app'
+    assert env['DB_POSTGRESDB_PASSWORD_FILE'] == '/run/secrets/n8n_ops_db/password'
     assert env['N8N_ENCRYPTION_KEY_FILE'] == '/run/secrets/n8n_ops/encryption_key'
     assert env['QUEUE_BULL_REDIS_PASSWORD_FILE'] == '/run/secrets/n8n_ops/redis_password'
     assert env['N8N_BLOCK_ENV_ACCESS_IN_NODE'] == 'true'
@@ -58,6 +60,8 @@ def test_n8n_reads_its_secrets_from_files_and_blocks_env_access(host):
     ('/opt/n8n/secrets', 0o700, 'root'),
     ('/opt/n8n/secrets/n8n', 0o700, 1000),
     ('/opt/n8n/secrets/n8n/encryption_key', 0o400, 1000),
+    ('/opt/n8n/secrets/n8n-db', 0o700, 1000),
+    ('/opt/n8n/secrets/n8n-db/password', 0o400, 1000),
     ('/opt/n8n/secrets/postgres/password', 0o400, 'postgres-image'),
     ('/opt/n8n/secrets/redis/redis.conf', 0o400, 'redis-image'),
     ('/opt/n8n/compose.d/60-hardening.yml', 0o640, 'root'),
@@ -77,18 +81,24 @@ def test_modes_and_owners(host, path, mode, owner):
 def test_secret_mounts_are_read_only(host):
     for service in SERVICES:
         for c in containers(host, service):
-            mounts = [m for m in c['Mounts'] if m['Destination'] == '/run/secrets/n8n_ops']
-            assert len(mounts) == 1 and mounts[0]['RW'] is False, c['Name']
+            mounts = [m for m in c['Mounts'] if m['Destination'].startswith('/run/secrets/n8n_ops')]
+            assert len(mounts) == (2 if service.startswith('n8n') else 1), c['Name']
+            assert not [m for m in mounts if m['RW']], c['Name']
 
 
 def test_pg_hba_allows_host_connections_only_from_the_compose_network(host):
     subnet = host.check_output("docker network inspect --format '{{range .IPAM.Config}}{{.Subnet}}{{end}}' n8n_default")
-    sql = "SELECT type, coalesce(address, ''), auth_method FROM pg_hba_file_rules"
+    sql = "SELECT type, coalesce(address, ''), auth_method, array_to_string(user_name, ','), current_user FROM pg_hba_file_rules"
     rules = host.check_output('cd /opt/n8n && echo "%s" | docker compose exec -T postgres '
                               'sh -c \'psql -At -U "$POSTGRES_USER" -d "$POSTGRES_DB"\'' % sql)
     hosts = [line.split('|') for line in rules.splitlines() if line.startswith('host')]
-    assert hosts and all(r[2] == 'scram-sha-256' for r in hosts)
-    assert 'all' not in [r[1] for r in hosts] and any(subnet.split('/')[0] == r[1] for r in hosts)
+    allowed = [r for r in hosts if r[2] != 'reject']
+    assert allowed and all(r[2] == 'scram-sha-256' for r in allowed)
+    assert 'all' not in [r[1] for r in hosts] and any(subnet.split('/')[0] == r[1] for r in allowed)
+    # the superuser: refused from any address, before any rule that would let it in
+    superuser = hosts[0][4]
+    assert [(r[1], r[3]) for r in hosts[:2]] == [('0.0.0.0', superuser), ('::', superuser)]
+    assert all(r[2] == 'reject' for r in hosts[:2])
 
 
 def test_redis_config_disables_dangerous_commands(host):

@@ -28,3 +28,21 @@ def test_score_filter():
 def test_score_filter_names_malformed_results():
     with pytest.raises(AnsibleFilterError, match="hardening_audit_score"):
         FILTERS["hardening_audit_score"]([{"id": "5.1"}])
+
+
+def test_app_role_plan_filter_reads_psql_rows_and_returns_the_password():
+    plan = FILTERS["hardening_app_role_plan"]("", "n8n_app", "n8n", "super $ secret")
+    assert plan["action"] == "create" and FILTERS["hardening_scram_matches"](plan["verifier"], plan["password"])
+    row = "f t " + plan["verifier"]
+    assert FILTERS["hardening_app_role_plan"](row, "n8n_app", "n8n", "super $ secret")["action"] == "none"
+    assert FILTERS["hardening_app_role_plan"]("t t " + plan["verifier"], "n8n_app", "n8n", "super $ secret")["reasons"] == [
+        "n8n_app is a superuser"]
+
+
+@pytest.mark.parametrize("row, message", [("t t", "unexpected pg_authid row"), ("f t -", None)])
+def test_app_role_plan_filter_names_bad_rows_and_roles(row, message):
+    if message:
+        with pytest.raises(AnsibleFilterError, match=message):
+            FILTERS["hardening_app_role_plan"](row, "n8n_app", "n8n", "pw")
+    with pytest.raises(AnsibleFilterError, match="must not be the superuser"):
+        FILTERS["hardening_app_role_plan"](row if not message else "", "n8n", "n8n", "pw")

@@ -1,6 +1,7 @@
 """module_utils/hardening.py: the compose lint, every audit control (pass and fail), waivers, score, table,
 /proc/net/tcp parsing, and that no secret value ever reaches a finding, a result or the table."""
 
+import base64
 import copy
 import json
 
@@ -725,3 +726,90 @@ def test_daemon_log_config_refuses_a_file_it_cannot_merge(text, message):
 def test_daemon_log_config_refuses_bad_sizes(size, files):
     with pytest.raises(ValueError):
         h.daemon_log_config('', size, files)
+
+
+# --- n8n's own PostgreSQL role ---------------------------------------------------------------------------------
+
+# pg_authid.rolpassword of `CREATE ROLE t1 PASSWORD 'pencil'` in PostgreSQL 17.12 (password_encryption scram-sha-256)
+PG_VERIFIER = ('SCRAM-SHA-256$4096:t0etDF044faY/5YKVlRR/A==$pRdi+ii5ru7ZijZcFM2VP341fQ0sd8i6ZYN+ZQ+fCBc='
+               ':Jz8YdUnhEXUEPE6OkZTWs41zIxaWhNuayjkhjyH3mkY=')
+SALT = b'0123456789abcdef'
+
+
+def test_scram_verifier_is_what_postgresql_stores():
+    assert h.scram_sha256_verifier('pencil', base64.b64decode('t0etDF044faY/5YKVlRR/A==')) == PG_VERIFIER
+
+
+def test_scram_verifier_matches_postgresql_for_a_password_with_spaces_dollar_and_hash():
+    stored = ('SCRAM-SHA-256$4096:obj7Wmdpkcx9/Hi6wESrAg==$WqkhxoVjtZ8xLKOy4q0eZy5p9Vi7XRxbVfWZpBGQJzM='
+              ':I3ws0i8B+qgH/fd8BLUK/5O1WdoUuqs3fHC0NxyB5bc=')  # CREATE ROLE t3 PASSWORD 'a $b #c d'
+    assert h.scram_verifier_matches(stored, 'a $b #c d')
+
+
+@pytest.mark.parametrize('verifier, password, expected', [
+    (PG_VERIFIER, 'pencil', True),
+    (PG_VERIFIER, 'pencil ', False),
+    (PG_VERIFIER, 'Pencil', False),
+    ('md5' + '0' * 32, 'pencil', False),
+    ('', 'pencil', False),
+    (None, 'pencil', False),
+    (PG_VERIFIER.replace('4096', '4097'), 'pencil', False),
+])
+def test_scram_verifier_matches_only_its_password(verifier, password, expected):
+    assert h.scram_verifier_matches(verifier, password) is expected
+
+
+@pytest.mark.parametrize('password', ['', 'tab\tword', 'pässword', None])
+def test_scram_verifier_refuses_what_postgresql_would_saslprep(password):
+    with pytest.raises(ValueError):
+        h.scram_sha256_verifier(password, SALT)
+
+
+def test_app_role_password_is_derived_stable_and_per_role():
+    one = h.app_role_password('s3cret $ # x', 'n8n_app')
+    assert one == h.app_role_password('s3cret $ # x', 'n8n_app')
+    assert one != h.app_role_password('s3cret $ # x', 'n8n_app2')
+    assert one != h.app_role_password('s3cret $ # y', 'n8n_app')
+    assert len(one) == 43 and 's3cret' not in one
+    assert h.scram_verifier_matches(h.scram_sha256_verifier(one, SALT), one)
+
+
+def test_app_role_password_needs_the_superuser_password():
+    with pytest.raises(ValueError, match='no PostgreSQL password'):
+        h.app_role_password('', 'n8n_app')
+
+
+def test_app_role_plan_creates_a_missing_role_with_a_verifier():
+    plan = h.app_role_plan('n8n_app', 'n8n', None, 'pw-1', SALT)
+    assert plan['action'] == 'create' and h.scram_verifier_matches(plan['verifier'], 'pw-1')
+
+
+def test_app_role_plan_leaves_a_right_role_alone():
+    current = {'super': False, 'login': True, 'verifier': h.scram_sha256_verifier('pw-1', SALT)}
+    assert h.app_role_plan('n8n_app', 'n8n', current, 'pw-1', SALT) == {'action': 'none', 'reasons': [], 'verifier': ''}
+
+
+def test_app_role_plan_demotes_a_superuser_without_touching_a_right_password():
+    current = {'super': True, 'login': True, 'verifier': h.scram_sha256_verifier('pw-1', SALT)}
+    plan = h.app_role_plan('n8n_app', 'n8n', current, 'pw-1', SALT)
+    assert plan['action'] == 'alter' and plan['reasons'] == ['n8n_app is a superuser'] and plan['verifier'] == ''
+
+
+@pytest.mark.parametrize('verifier', ['-', 'md5' + '0' * 32, h.scram_sha256_verifier('old', SALT)])
+def test_app_role_plan_sets_the_derived_password_when_the_stored_one_differs(verifier):
+    current = {'super': False, 'login': False, 'verifier': verifier}
+    plan = h.app_role_plan('n8n_app', 'n8n', current, 'pw-1', SALT)
+    assert plan['action'] == 'alter' and len(plan['reasons']) == 2
+    assert h.scram_verifier_matches(plan['verifier'], 'pw-1')
+
+
+@pytest.mark.parametrize('role, message', [
+    ('n8n', 'must not be the superuser'),
+    ('N8n_app', 'lower case'),
+    ('app-role', 'lower case'),
+    ('a' * 64, 'lower case'),
+    ('', 'lower case'),
+])
+def test_app_role_plan_refuses_names_it_cannot_use(role, message):
+    with pytest.raises(ValueError, match=message):
+        h.app_role_plan(role, 'n8n', None, 'pw-1', SALT)
