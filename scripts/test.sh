@@ -104,11 +104,17 @@ else
 fi
 
 # Why each failed stage failed, where a CI page that shows only the end of the output still has it: the last
-# Ansible failure (fatal/FAILED and the lines after it), else the stage's last lines.
+# Ansible task failure ("[ERROR]: Task failed..." with its origin, else "fatal: [host]") and the lines after it,
+# else the stage's last lines (lint, pytest). Colours stripped.
 failure_excerpt() {
-  local log=$1 at
-  at=$(grep -anE 'fatal: |FAILED!|^ERROR|Traceback' "$log" | tail -n 1 | cut -d: -f1)
-  if [ -n "$at" ]; then sed -n "${at},$((at + 9))p" "$log"; else tail -n 10 "$log"; fi | cut -c1-220
+  local log=$1 plain at
+  plain=$(sed 's/\x1b\[[0-9;]*m//g' "$log")
+  at=$(grep -anE '\[ERROR\]: |Traceback' <<< "$plain" | tail -n 1 | cut -d: -f1)
+  [ -n "$at" ] || at=$(grep -anE 'fatal: \[' <<< "$plain" | tail -n 1 | cut -d: -f1)
+  if [ -n "$at" ]; then   # without the echoed source lines and empty lines, so the message and stderr fit
+    sed -n "${at},$((at + 60))p" <<< "$plain" | grep -vE '^[ │]*([0-9]+ |\^ column|$)' | head -n 10
+    sed -n "${at},$((at + 80))p" <<< "$plain" | grep -m1 -A4 -E '^[ │]*stderr: ' | head -n 5
+  else tail -n 10 <<< "$plain"; fi | cut -c1-220
 }
 cat "$REPORT"
 grep '^FAIL' "$REPORT" | head -n 2 | while read -r _ name _; do
