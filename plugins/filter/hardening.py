@@ -29,7 +29,7 @@ def _daemon_log_config(current_text, max_size, max_file):
     return {'config': config, 'note': note}
 
 
-def _app_role_plan(current_line, role, superuser, superuser_password, salt=None):
+def _app_role_plan(current_line, role, superuser, superuser_password):
     """psql's line for the role ('' when missing: "t t SCRAM-..." = rolsuper, rolcanlogin, rolpassword) -> the plan,
     with the derived password (for n8n's secret file; keep the result under no_log)."""
     fields = (current_line or '').split()
@@ -38,7 +38,7 @@ def _app_role_plan(current_line, role, superuser, superuser_password, salt=None)
     current = {'super': fields[0] == 't', 'login': fields[1] == 't', 'verifier': fields[2]} if fields else None
     try:
         password = hardening.app_role_password(superuser_password, role)
-        plan = hardening.app_role_plan(role, superuser, current, password, salt or os.urandom(16))
+        plan = hardening.app_role_plan(role, superuser, current, password, os.urandom(16))
     except ValueError as exc:
         raise AnsibleFilterError('hardening_app_role_plan: %s' % exc, orig_exc=exc)
     return dict(plan, password=password)
@@ -51,5 +51,6 @@ class FilterModule:
             "hardening_audit_score": _score,
             "hardening_daemon_log_config": _daemon_log_config,
             "hardening_app_role_plan": _app_role_plan,
+            "hardening_app_role_name_problem": hardening.app_role_name_problem,
             "hardening_scram_matches": hardening.scram_verifier_matches,
         }

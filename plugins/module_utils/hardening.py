@@ -1019,6 +1019,15 @@ def scram_verifier_matches(verifier, password):
     return hmac.compare_digest(expected, verifier)
 
 
+def app_role_name_problem(role, superuser):
+    """Why role cannot be n8n's login role (a name PostgreSQL would need quoted, or the superuser's), else None."""
+    if not APP_ROLE_RE.match(role or ''):
+        return 'the app role name %r must be lower case letters, digits and _ (at most 63)' % (role,)
+    if role == superuser:
+        return 'the app role must not be the superuser %s: name another role' % superuser
+    return None
+
+
 def app_role_plan(role, superuser, current, password, salt):
     """What the app role needs: current is None (no such role) or {'super': bool, 'login': bool, 'verifier': str}.
 
@@ -1026,10 +1035,9 @@ def app_role_plan(role, superuser, current, password, salt):
     with salt) only when the password must be set. Raises ValueError for a role name PostgreSQL would need quoted,
     or the superuser's own name.
     """
-    if not APP_ROLE_RE.match(role or ''):
-        raise ValueError('the app role name %r must be lower case letters, digits and _ (at most 63)' % (role,))
-    if role == superuser:
-        raise ValueError('the app role must not be the superuser %s: name another role' % superuser)
+    problem = app_role_name_problem(role, superuser)
+    if problem:
+        raise ValueError(problem)
     if current is None:
         return {'action': 'create', 'reasons': ['no role %s yet' % role],
                 'verifier': scram_sha256_verifier(password, salt)}

@@ -46,3 +46,10 @@ def test_app_role_plan_filter_names_bad_rows_and_roles(row, message):
             FILTERS["hardening_app_role_plan"](row, "n8n_app", "n8n", "pw")
     with pytest.raises(AnsibleFilterError, match="must not be the superuser"):
         FILTERS["hardening_app_role_plan"](row if not message else "", "n8n", "n8n", "pw")
+
+
+@pytest.mark.parametrize("role, expected", [("n8n_app", None), ("n8n", "must not be the superuser"),
+                                            ("App", "lower case"), (None, "lower case")])
+def test_app_role_name_problem_filter_says_why_a_name_is_refused(role, expected):
+    problem = FILTERS["hardening_app_role_name_problem"](role, "n8n")
+    assert problem is None if expected is None else expected in problem
