@@ -3,7 +3,7 @@
 
 Deploys its own stack on the local Docker engine with the collection's playbooks (playbooks/deploy.yml with
 inventory/local: project n8nscalebench in /tmp/n8n-scale-bench, n8n on 127.0.0.1:5690), then, in interleaved
-rounds, scales the workers with playbooks/scale-workers.yml (the worker_scaling role's defaults: 512m and 1 CPU per
+rounds, scales the workers with playbooks/scale_workers.yml (the worker_scaling role's defaults: 512m and 1 CPU per
 worker) and for each worker count fires --executions webhook calls at two workflows and waits until every execution
 has finished: a trivial one (Webhook -> Set; bound by how fast n8n main accepts webhook calls) and a latency-bound
 one (Webhook -> Wait 1 s -> Set; bound by the workers' slots). Records the enqueue rate, the drain time, the
@@ -338,8 +338,8 @@ class Scale:
         self.api_key, self.api_key_id = key['rawApiKey'], key['id']
 
     def scale(self, n, rnd):
-        log('round %d: scaling to %d worker(s) (playbooks/scale-workers.yml)' % (rnd, n))
-        seconds = self.playbook('scale-workers.yml', ['-e', 'workers=%d' % n])
+        log('round %d: scaling to %d worker(s) (playbooks/scale_workers.yml)' % (rnd, n))
+        seconds = self.playbook('scale_workers.yml', ['-e', 'workers=%d' % n])
         workers = self.inspect(self.containers('n8n-worker'))
         flag = '--concurrency=%d' % self.args.concurrency
         wrong = [w['name'] for w in workers if flag not in w['cmd']]

@@ -122,5 +122,12 @@ grep '^FAIL' "$REPORT" | head -n 2 | while read -r _ name _; do
   echo "--- why $name failed:"; failure_excerpt "$(stage_log "$name")"
 done
 passed=$(grep -c '^ok ' "$REPORT"); failed=$(grep -c '^FAIL' "$REPORT")
-echo "stages: $passed passed, $failed failed ($((SECONDS - t_all))s)"
-[ "$failed" -eq 0 ]
+# A lane that died silently reports no line for its remaining stages: every stage asked for must say ok.
+expected=$(( ${#static[@]} + ${#molecule[@]} + ${#stages[@]} ))
+missing=$(( expected - passed - failed ))
+if [ "$missing" -gt 0 ]; then
+  echo "$missing of $expected stages reported nothing (a lane died?):"
+  printf '%s\n' "${static[@]}" "${molecule[@]}" "${stages[@]}" | grep -vxF -f <(awk '{print $2}' "$REPORT") || true
+fi
+echo "stages: $passed passed, $((failed + (missing > 0 ? missing : 0))) failed ($((SECONDS - t_all))s)"
+[ "$failed" -eq 0 ] && [ "$passed" -eq "$expected" ]

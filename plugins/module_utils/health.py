@@ -142,11 +142,17 @@ def _epoch(iso):
     return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
 
 
-def backup_check(status, now, t):
+def backup_check(status, now, t, data_age_s=None):
     """The backup role's status.json ({'result': ok|failed, 'time', 'set', 'task', 'last_good_set',
     'last_good_time'}) or None when no backup has run: red when the last run failed or the last good set is older
-    than the threshold."""
+    than the threshold. No backup yet on a stack whose data (data_age_s: its oldest volume's age) is younger than
+    the threshold is green, saying so: a fresh deploy's first set is the next nightly run, and a red from the
+    first minute on would teach users to ignore the check. Red once the data is older than the threshold."""
     if not status:
+        if data_age_s is not None and data_age_s / 3600.0 <= t['backup_max_age_h']:
+            return _check('backup', True, 'no backup yet: the stack\'s data is %.1f h old, the first set is due with '
+                          'the nightly job (red when none exists at %.0f h; playbooks/backup.yml takes one now)'
+                          % (data_age_s / 3600.0, t['backup_max_age_h']))
         return _check('backup', False, 'no backup has run (no status.json under the backup root)')
     good = status.get('last_good_time')
     age_h = (now - _epoch(good)) / 3600.0 if good else None
@@ -178,7 +184,7 @@ def stuck_queue(queue, workers, t):
     grace = max(t['queue_wait_s'], STARTUP_GRACE_S)
     starting = [w for w in running if w.get('started_s_ago') is not None and w['started_s_ago'] < grace]
     if not running:
-        causes.append('no worker is running (start them: playbooks/scale-workers.yml)')
+        causes.append('no worker is running (start them: playbooks/scale_workers.yml)')
     for w in running:
         cmd = w.get('command') or []
         if 'worker' not in cmd:
@@ -222,7 +228,7 @@ def evaluate(facts, now, thresholds=None):
         checks += postgres_checks(facts['postgres'], t)
     checks += disk_checks(facts.get('disks') or {}, t)
     if 'backup' in facts:
-        checks.append(backup_check(facts['backup'], now, t))
+        checks.append(backup_check(facts['backup'], now, t, facts.get('data_age_s')))
     if 'queue' in facts:
         checks.append(stuck_queue(facts['queue'], facts.get('workers') or [], t))
     red = [c['name'] for c in checks if c['status'] == RED]

@@ -124,6 +124,9 @@ def connection_budget(replicas, concurrency, max_connections):
     message = ('%d workers x concurrency %d + %d (main) + %d (headroom) = %d connections %s max_connections %d'
                % (replicas, concurrency, MAIN_CONNECTIONS, CONNECTION_HEADROOM, needed,
                   'within' if needed <= max_connections else 'above', max_connections))
+    if needed > max_connections:  # the way out, as a command (max_connections needs a PostgreSQL restart)
+        message += ('; raise it first: ansible-playbook playbooks/tune_postgres.yml -e pg_tuning_max_connections=%d, '
+                    'then scale again' % needed)
     return dict(needed=needed, max_connections=max_connections, ok=needed <= max_connections, message=message)
 
 

@@ -356,7 +356,21 @@ def gather(module, probe):
                 facts['backup'] = json.load(f)
         except (OSError, ValueError):
             facts['backup'] = None
+        if facts['backup'] is None and pg:
+            facts['data_age_s'] = data_age(probe, pg)
     return facts
+
+
+def data_age(probe, container):
+    """Seconds since the oldest named volume of the postgres container was created: how long this stack's data
+    has existed (a container is recreated on every change, its volume is not). None when unknown."""
+    rc, out, dummy = probe.docker('inspect', '--format',
+                                  '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}', container['name'])
+    if rc != 0 or not out.split():
+        return None
+    rc, out, dummy = probe.docker('volume', 'inspect', '--format', '{{.CreatedAt}}', *out.split())
+    ages = [a for a in (seconds_since(line.strip()) for line in out.splitlines()) if a is not None]
+    return max(ages) if rc == 0 and ages else None
 
 
 def gauges(facts, now):

@@ -225,3 +225,16 @@ def test_redis_replies_in_command_order():
 def test_redis_replies_empty_queue_and_no_answer():
     assert h.redis_replies(["PONG", "used_memory:1", "0", "0", "0", "0", ""])[2] == ""
     assert h.redis_replies(["NOAUTH Authentication required."]) is None and h.redis_replies([]) is None
+
+
+def test_no_backup_yet_on_a_fresh_stack_is_green_and_says_so():
+    fresh = h.backup_check(None, NOW, T, data_age_s=3 * 3600)
+    assert fresh["status"] == h.GREEN and fresh["message"].startswith("no backup yet: the stack's data is 3.0 h old")
+    assert h.backup_check(None, NOW, T, data_age_s=30 * 3600)["status"] == h.RED
+    assert h.backup_check(None, NOW, T, data_age_s=None)["status"] == h.RED
+
+
+def test_evaluate_passes_the_data_age_to_the_backup_check():
+    red = h.evaluate(dict(backup=None, data_age_s=600), NOW, T)["red"]
+    assert "backup" not in red
+    assert "backup" in h.evaluate(dict(backup=None), NOW, T)["red"]

@@ -40,7 +40,9 @@ def test_connection_budget_counts_slots_main_and_headroom():
     c = w.connection_budget(5, 10, 40)
     assert c["needed"] == 70 and not c["ok"]
     assert c["message"] == ("5 workers x concurrency 10 + 10 (main) + 10 (headroom) = 70 connections above "
-                            "max_connections 40")
+                            "max_connections 40; raise it first: ansible-playbook playbooks/tune_postgres.yml "
+                            "-e pg_tuning_max_connections=70, then scale again")
+    assert "raise it" not in w.connection_budget(2, 10, 40)["message"]
     assert w.connection_budget(2, 10, 40)["ok"]
 
 
