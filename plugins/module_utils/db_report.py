@@ -280,6 +280,17 @@ def explain_refusal(sql):
 
 # ---------------------------------------------------------------- statements, tables, indexes
 
+# Statements of this collection's own tooling in n8n's database (tuning's reloads and waits, its pgbench database
+# dropped and created, the stack's db_owner block, psql sessions setting search_path): reported apart, so the top
+# lists and the index candidates are n8n's workload.
+OWN_TOOLING = re.compile(r'pg_sleep\s*\(|pg_reload_conf\s*\(|n8n_ops|^\s*DO\s+\$|^\s*SET\s+search_path', re.I)
+
+
+def own_tooling(query):
+    """True for a statement our own tooling ran (OWN_TOOLING), not n8n."""
+    return bool(OWN_TOOLING.search(query or ''))
+
+
 def statement(row):
     calls = int(row.get('calls') or 0)
     hit, read = int(row.get('shared_blks_hit') or 0), int(row.get('shared_blks_read') or 0)
@@ -512,7 +523,8 @@ def build_report(raw, top=10, thresholds=None):
     'indexes', 'bloat', 'explain', 'notices'}."""
     t = dict(THRESHOLDS, **(thresholds or {}))
     meta = raw.get('meta') or {}
-    statements = [statement(s) for s in raw.get('statements') or []]
+    every = [statement(s) for s in raw.get('statements') or []]
+    statements = [s for s in every if not own_tooling(s['query'])]
     tables = raw.get('tables') or []
     indexes = raw.get('indexes') or []
     return dict(
@@ -521,6 +533,8 @@ def build_report(raw, top=10, thresholds=None):
         pg_stat_statements=raw.get('pg_stat_statements') or {},
         top_by_total_time=sorted(statements, key=lambda s: (-s['total_ms'], s['queryid']))[:top],
         top_by_mean_time=sorted(statements, key=lambda s: (-s['mean_ms'], s['queryid']))[:top],
+        own_tooling_statements=sorted((s for s in every if own_tooling(s['query'])),
+                                      key=lambda s: (-s['total_ms'], s['queryid']))[:top],
         cache=cache_hit_ratios(raw.get('cache'), t),
         tables=sorted(tables, key=lambda r: -int(r.get('seq_tup_read') or 0))[:top],
         missing_index_candidates=missing_index_candidates(
@@ -641,7 +655,10 @@ def _statement_sections(report):
     return (_section('Top statements by total time', _table(headers, _statement_rows(report['top_by_total_time']))
                      if report['top_by_total_time'] else [], empty)
             + _section('Top statements by mean time', _table(headers, _statement_rows(report['top_by_mean_time']))
-                       if report['top_by_mean_time'] else [], empty))
+                       if report['top_by_mean_time'] else [], empty)
+            + (_section("This collection's own statements (tuning, db_owner, psql; not ranked above)",
+                        _table(headers, _statement_rows(report['own_tooling_statements'])), '')
+               if report.get('own_tooling_statements') else []))
 
 
 def _cache_section(report):

@@ -109,9 +109,10 @@ EXAMPLES = r'''
 RETURN = r'''
 report:
   description:
-    - The report - C(top_by_total_time), C(top_by_mean_time), C(cache), C(tables), C(missing_index_candidates),
-      C(unused_indexes), C(invalid_indexes), C(duplicate_indexes), C(bloat), C(pgvector), C(explain),
-      C(regressions), C(notices), C(pg_stat_statements), C(thresholds) and the server's identity.
+    - The report - C(top_by_total_time), C(top_by_mean_time) (n8n's statements), C(own_tooling_statements) (this
+      collection's own, apart), C(cache), C(tables), C(missing_index_candidates), C(unused_indexes),
+      C(invalid_indexes), C(duplicate_indexes), C(bloat), C(pgvector), C(explain), C(regressions), C(notices),
+      C(pg_stat_statements), C(thresholds) and the server's identity.
     - What C(db-report.json) and O(save_baseline) hold.
   returned: when the database could be read
   type: dict

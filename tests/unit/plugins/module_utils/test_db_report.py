@@ -308,3 +308,18 @@ def test_markdown_has_every_section():
 def test_markdown_without_statements_says_why():
     rep = r.build_report(dict(raw(), pg_stat_statements=dict(available=False), statements=[]))
     assert 'No statements (pg_stat_statements is not available).' in r.render_markdown(rep)
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT pg_reload_conf(); SELECT pg_sleep($1)", "DROP DATABASE n8n_ops_pgbench", "SET search_path = public",
+    "DO $$ BEGIN PERFORM 1; END $$", "SELECT set_config($1, $2, $3) AS owner_set /* n8n_ops */"])
+def test_own_tooling_statements_are_reported_apart(query):
+    rep = r.build_report(raw([stmt('1', query, mean_ms=500.0), stmt('2', FIND_BY_WORKFLOW, mean_ms=1.0)]))
+    assert [s['queryid'] for s in rep['top_by_total_time']] == ['2'] == [s['queryid'] for s in rep['top_by_mean_time']]
+    assert [s['queryid'] for s in rep['own_tooling_statements']] == ['1']
+    assert "own statements (tuning, db_owner, psql; not ranked above)" in r.render_markdown(rep)
+
+
+def test_n8n_statements_are_not_taken_for_tooling():
+    assert not r.own_tooling(FIND_BY_WORKFLOW)
+    assert not r.own_tooling('UPDATE "execution_entity" SET "status" = $1 WHERE "id" = $2')
