@@ -36,11 +36,11 @@ def _bull_counts(lines):
         raise AnsibleFilterError(str(exc))
 
 
-def _distribution(ran, ids, state_lines, rss_lines, statuses, require_all_busy=True):
+def _distribution(ran, ids, state_lines, rss_lines, statuses, require_all_busy=True, expected_workers=None):
     """Who ran a burst: worker log mapping + 'state'/'rss' lines from check_queue -> queue_check.distribution()."""
     try:
         return queue_check.distribution(ran, ids, queue_check.worker_states(state_lines, rss_lines), statuses,
-                                        require_all_busy)
+                                        require_all_busy, expected_workers)
     except ValueError as exc:
         raise AnsibleFilterError(str(exc))
 

@@ -51,13 +51,15 @@ def worker_states(state_lines, rss_lines):
     return workers
 
 
-def distribution(ran, ids, workers, statuses, require_all_busy=True):
+def distribution(ran, ids, workers, statuses, require_all_busy=True, expected_workers=None):
     """Who ran the burst, and what is wrong with it.
 
     ran: {container: [execution ids]} from the workers' logs; ids: the burst's execution ids; workers:
     [{'name', 'healthy', 'peak_rss_kb', 'oom_killed', 'restarts'}]; statuses: {execution id: status}.
     Returns {'workers': [{name, executions, peak_rss_kb, oom_killed, restarts, healthy}], 'on_main': [ids],
-    'not_finished': [ids], 'failed': {id: status}, 'problems': [messages]} - problems empty means proven."""
+    'not_finished': [ids], 'failed': {id: status}, 'problems': [messages]} - problems empty means proven.
+    expected_workers: how many the plan runs (the merged project's replicas); another count is a problem, and so
+    is an unhealthy worker (a proof that "every worker shares the work" must not pass with one of them missing)."""
     ids = [str(i) for i in ids]
     wanted = set(ids)
     taken = {name: [i for i in executions if i in wanted] for name, executions in (ran or {}).items()}
@@ -82,6 +84,11 @@ def distribution(ran, ids, workers, statuses, require_all_busy=True):
     if failed:
         problems.append('%d executions failed: %s' % (len(failed), ', '.join(
             '%s (%s)' % item for item in sorted(failed.items()))))
+    if expected_workers is not None and len(rows) != int(expected_workers):
+        problems.append('%d workers ran, the plan has %d' % (len(rows), int(expected_workers)))
+    unhealthy = [r['name'] for r in rows if not r['healthy']]
+    if unhealthy:
+        problems.append('workers not healthy: %s' % ', '.join(unhealthy))
     idle = [r['name'] for r in rows if r['healthy'] and r['executions'] == 0]
     if require_all_busy and idle:
         problems.append('healthy workers took no execution of %d: %s' % (len(ids), ', '.join(idle)))

@@ -31,9 +31,15 @@ def test_an_idle_healthy_worker_fails_the_proof():
     assert d["problems"] == ["healthy workers took no execution of 4: w-2"]
 
 
-def test_an_idle_unhealthy_worker_is_not_blamed():
+def test_an_unhealthy_worker_fails_the_proof():
     workers = [WORKERS[0], dict(WORKERS[1], healthy=False)]
-    assert q.distribution({"w-1": IDS}, IDS, workers, OK)["problems"] == []
+    assert q.distribution({"w-1": IDS}, IDS, workers, OK)["problems"] == ["workers not healthy: w-2"]
+
+
+def test_the_worker_count_must_be_the_plans():
+    d = q.distribution({"w-1": ["1", "2"], "w-2": ["3", "4"]}, IDS, WORKERS, OK, expected_workers=3)
+    assert d["problems"] == ["2 workers ran, the plan has 3"]
+    assert q.distribution({"w-1": ["1", "2"], "w-2": ["3", "4"]}, IDS, WORKERS, OK, expected_workers=2)["problems"] == []
 
 
 def test_idle_workers_allowed_when_not_required():
