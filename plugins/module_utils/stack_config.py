@@ -4,6 +4,8 @@ import posixpath
 import re
 import secrets
 
+from ansible_collections.n8n_ops.stack.plugins.module_utils.worker_scaling import MAX_REPLICAS
+
 # .env name -> role variable that may supply it
 SECRET_VARS = {
     "N8N_ENCRYPTION_KEY": "stack_n8n_encryption_key",
@@ -129,7 +131,7 @@ def input_errors(values):
             errors.append("stack_n8n_extra_env has an invalid variable name: %r" % (key,))
         if isinstance(val, (dict, list)):
             errors.append("stack_n8n_extra_env.%s must be a scalar" % key)
-    for name, low, high in (("stack_worker_replicas", 1, 64), ("stack_worker_concurrency", 1, 100),
+    for name, low, high in (("stack_worker_replicas", 1, MAX_REPLICAS), ("stack_worker_concurrency", 1, 100),
                             ("stack_n8n_port", 1, 65535), ("stack_ready_timeout", 10, 3600)):
         value = values.get(name)
         if value is not None and not low <= int(value) <= high:
