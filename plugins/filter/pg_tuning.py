@@ -37,16 +37,19 @@ def _conf_settings(settings, base=None):
     return pg_tuning.conf_settings(base, settings)
 
 
-def _gate(runs, floor=pg_tuning.NOISE_FLOOR):
+def _gate(runs, floor=pg_tuning.NOISE_FLOOR, alpha=pg_tuning.ALPHA, min_rounds=None, max_rounds=None):
+    """The step's verdict from its runs so far, with 'more_rounds' (run another round: something is inconclusive
+    and the rounds are below max_rounds)."""
     try:
-        return pg_tuning.gate_runs(runs, float(floor))
-    except (KeyError, ValueError, ZeroDivisionError) as exc:
+        return pg_tuning.gate_step(runs, float(floor), float(alpha), min_rounds, max_rounds)
+    except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
         raise AnsibleFilterError('pg_tuning_gate: %s' % exc, orig_exc=exc)
 
 
 def _chart(report):
-    """The report's gated steps as a PNG (base64): per workload, tps and p95 latency before/after each step, with
-    the baseline's noise band. '' when matplotlib is not installed on the controller (the report says so)."""
+    """The report's gated steps as a PNG (base64): per workload, tps and p95 latency before/after each step (after:
+    with the interval of the test, red when regressed, orange when inconclusive), before with the baseline's spread.
+    '' when matplotlib is not installed on the controller (the report says so)."""
     try:
         import matplotlib
         matplotlib.use('Agg')
@@ -61,7 +64,7 @@ def _chart(report):
     for col, workload in enumerate(workloads):
         for row, (key, label) in enumerate((('tps', 'tps (higher is better)'), ('latency_p95_ms', 'p95 ms (lower is better)'))):
             ax = axes[row][col]
-            names, before, after, band, colors = [], [], [], [], []
+            names, before, after, band, interval, colors = [], [], [], [], [[], []], []
             for s in steps:
                 r = s['gate']['workloads'].get(workload, {}).get(key)
                 if not r:
@@ -70,10 +73,15 @@ def _chart(report):
                 before.append(r['baseline'])
                 after.append(r['candidate'])
                 band.append(r['baseline'] * r['noise'])
-                colors.append('#c0392b' if r['regressed'] else '#27ae60')
+                # the change's interval, drawn around the after bar (clamped: matplotlib refuses negative errors)
+                interval[0].append(max(r['candidate'] - r['baseline'] * (1 + r.get('low', r['change'])), 0))
+                interval[1].append(max(r['baseline'] * (1 + r.get('high', r['change'])) - r['candidate'], 0))
+                colors.append({'regressed': '#c0392b', 'inconclusive': '#e67e22'}.get(
+                    r.get('verdict', 'regressed' if r['regressed'] else 'ok'), '#27ae60'))
             x = list(range(len(names)))
-            ax.bar([i - 0.2 for i in x], before, 0.4, yerr=band, capsize=4, color='#95a5a6', label='before (noise band)')
-            ax.bar([i + 0.2 for i in x], after, 0.4, color=colors, label='after (red: regressed)')
+            ax.bar([i - 0.2 for i in x], before, 0.4, yerr=band, capsize=4, color='#95a5a6', label='before (spread)')
+            ax.bar([i + 0.2 for i in x], after, 0.4, yerr=interval, capsize=4, color=colors,
+                   label='after (interval; red: regressed, orange: inconclusive)')
             ax.set_xticks(x)
             ax.set_xticklabels(names, fontsize=7, rotation=15)
             ax.set_title('%s: %s' % (workload, label), fontsize=9)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 import re
 
+from ansible_collections.n8n_ops.stack.plugins.module_utils import bench_stats
+
 KB, MB, GB, TB = 1, 1024, 1024 ** 2, 1024 ** 3
 PROFILES = ('web', 'oltp', 'mixed', 'n8n')
 STORAGE = ('ssd', 'hdd', 'san')
@@ -375,6 +377,9 @@ def container_resources(host_config, visible_cpus, worker_cmds, memory='', cpus=
 
 # --- the benchmark gate ------------------------------------------------------------------------------------------
 NOISE_FLOOR = 0.03  # below 3 % a difference between two pgbench medians on a shared box is not a signal
+ALPHA = 0.05        # chance per gated step of reverting a change that is not worse than the floor (all tests)
+MEASURES = (('tps', True), ('latency_p95_ms', False))  # (key, higher is better)
+VERDICTS = ('regressed', 'inconclusive', 'ok')         # worst first
 
 
 def median(values):
@@ -384,47 +389,102 @@ def median(values):
 
 
 def noise(values, floor=NOISE_FLOOR):
-    """Run-to-run noise of repeated baseline runs: (max - min) / median, at least `floor`."""
+    """Run-to-run spread of repeated baseline runs: (max - min) / median, at least `floor`. Shown in the report and
+    the chart; the gate's decision is the test's (gate())."""
     m = median(values)
     if not m or len(values) < 2:
         raise ValueError('the noise needs at least 2 baseline runs with results, got %r' % (values,))
     return max((max(values) - min(values)) / m, floor)
 
 
-def gate(baseline, candidate, floor=NOISE_FLOOR):
-    """Keep the candidate only if no workload regresses beyond the noise measured from the baseline runs.
+def _worst(verdicts):
+    return min(verdicts, key=VERDICTS.index) if verdicts else 'ok'
+
+
+def gate(baseline, candidate, floor=NOISE_FLOOR, alpha=ALPHA, looks=1):
+    """Revert only what is confidently worse: per workload and measure (tps, p95 latency), a one-sided Welch t-test
+    on the logs of the runs (module_utils/bench_stats.py says why) of "the candidate is worse by more than `floor`".
 
     baseline/candidate: {workload: [{'tps': float, 'latency_p95_ms': float}, ...]} from interleaved rounds
-    (B C B C ...). A workload regresses when the candidate's median tps is lower than the baseline's by more than
-    the tps noise, or its median p95 higher by more than the p95 noise. Returns {'keep', 'reasons', 'workloads'}."""
-    report, reasons = {}, []
+    (B C B C ...). `alpha` is the chance, for the whole step, of reverting a change that is not worse than the floor:
+    Bonferroni splits it over every test the step can make - workloads x 2 measures x `looks` (the times the role
+    decides, one per round from the minimum to the maximum, since it adds rounds while the verdict is open).
+
+    A measure is regressed (p < the split alpha), ok (confident it is not worse than the floor) or inconclusive; a
+    workload takes its worst measure's verdict, the step its worst workload's. Only a regression reverts:
+    keep = no workload regressed. Returns {'keep', 'verdict', 'reasons', 'uncertain', 'alpha', 'alpha_test',
+    'confidence', 'floor', 'rounds', 'workloads': {w: {'verdict', 'tps': {...}, 'latency_p95_ms': {...}}}}; each
+    measure has baseline and candidate (geometric means), change, low and high (its interval at `confidence`),
+    p, verdict, regressed, improved and noise (the baseline's spread, for the chart)."""
+    if not baseline:
+        raise ValueError('no benchmark runs')
+    if not 0 < float(alpha) < 0.5:
+        raise ValueError('alpha must be between 0 and 0.5, got %r' % (alpha,))
+    looks = max(int(looks), 1)
+    alpha_test = float(alpha) / (len(baseline) * len(MEASURES) * looks)
+    report, reasons, uncertain, leaning, rounds = {}, [], [], [], None
+    level = '%.1f %%' % (100 * (1 - 2 * alpha_test))
     for workload in sorted(baseline):
         b, c = baseline[workload], candidate.get(workload) or []
         if not c:
             raise ValueError('no candidate runs for workload %r' % workload)
+        rounds = min(len(b), len(c), rounds if rounds is not None else len(b))
         row = {}
-        for key, worse in (('tps', -1), ('latency_p95_ms', 1)):
-            bm, cm = median([r[key] for r in b]), median([r[key] for r in c])
-            n = noise([r[key] for r in b], floor)
-            change = round((cm - bm) / bm, 4)
-            regressed = change * worse > n
-            row[key] = dict(baseline=round(bm, 3), candidate=round(cm, 3), change=change, noise=round(n, 4),
-                            regressed=regressed)
-            if regressed:
-                reasons.append('%s: %s %s %.1f %% (noise %.1f %%)' % (
-                    workload, 'tps' if key == 'tps' else 'p95 latency', 'fell' if key == 'tps' else 'rose',
-                    abs(change) * 100, n * 100))
+        for key, higher_is_better in MEASURES:
+            bv, cv = [r[key] for r in b], [r[key] for r in c]
+            spread = noise(bv, floor)
+            t = bench_stats.compare(bv, cv, floor, alpha_test, higher_is_better)
+            t.update(noise=round(spread, 4), regressed=t['verdict'] == 'regressed')
+            row[key] = t
+            what = 'tps fell' if higher_is_better else 'p95 latency rose'
+            if t['verdict'] == 'regressed':
+                reasons.append('%s: %s %.1f %% (%s to %s at %s confidence, p = %s < %s)' % (
+                    workload, what, abs(t['change']) * 100, _pct(t['low']), _pct(t['high']), level, _p(t['p']),
+                    _p(alpha_test)))
+            elif t['verdict'] == 'inconclusive':
+                if (-t['change'] if higher_is_better else t['change']) > floor:
+                    leaning.append('%s %s' % (workload, key))
+                uncertain.append('%s: %s %s (%s to %s at %s confidence, p = %s)' % (
+                    workload, 'tps' if higher_is_better else 'p95 latency', _pct(t['change']), _pct(t['low']),
+                    _pct(t['high']), level, _p(t['p'])))
+        row['verdict'] = _worst([row[k]['verdict'] for k, _higher in MEASURES])
         report[workload] = row
-    return dict(keep=not reasons, reasons=reasons, workloads=report)
+    return dict(keep=not reasons, verdict=_worst([r['verdict'] for r in report.values()]), reasons=reasons,
+                uncertain=uncertain, leaning=leaning, alpha=alpha, alpha_test=float('%.3g' % alpha_test),
+                confidence=round(1 - 2 * alpha_test, 4), floor=floor, rounds=rounds, workloads=report)
 
 
-def gate_runs(runs, floor=NOISE_FLOOR):
+def gate_runs(runs, floor=NOISE_FLOOR, alpha=ALPHA, looks=1):
     """gate() on the flat list the role collects: [{'side': 'baseline'|'candidate', 'workload', 'tps',
     'latency_p95_ms', ...}] in the order they ran."""
     sides = {'baseline': {}, 'candidate': {}}
     for r in runs:
         sides[r['side']].setdefault(r['workload'], []).append(r)
-    return gate(sides['baseline'], sides['candidate'], floor)
+    return gate(sides['baseline'], sides['candidate'], floor, alpha, looks)
+
+
+def more_rounds(gate_report, max_rounds):
+    """True when the step should run another round: nothing regressed (a regression is final), some measure is
+    inconclusive while its estimate is worse than the floor (`leaning`: more rounds may prove a regression - an
+    open answer whose estimate is within the floor is kept either way, so it costs no more time), and the rounds
+    so far are below `max_rounds`."""
+    return (gate_report['verdict'] == 'inconclusive' and bool(gate_report.get('leaning', True))
+            and gate_report['rounds'] is not None and gate_report['rounds'] < int(max_rounds))
+
+
+def gate_step(runs, floor=NOISE_FLOOR, alpha=ALPHA, min_rounds=None, max_rounds=None):
+    """What the role decides after each round: gate_runs() with alpha split over the looks from `min_rounds` to
+    `max_rounds` (one decision per round), plus 'more_rounds' (more_rounds()) and 'max_rounds'. Without
+    `min_rounds`: one look, no more rounds."""
+    if min_rounds is None:
+        g = gate_runs(runs, floor, alpha)
+        g.update(more_rounds=False, max_rounds=g['rounds'])
+        return g
+    min_rounds = int(min_rounds)
+    max_rounds = max(int(max_rounds if max_rounds is not None else min_rounds), min_rounds)
+    g = gate_runs(runs, floor, alpha, looks=max_rounds - min_rounds + 1)
+    g.update(more_rounds=more_rounds(g, max_rounds), max_rounds=max_rounds)
+    return g
 
 
 BENCH_KEYS = ('tps', 'latency_p95_ms', 'latency_p50_ms', 'latency_avg_ms', 'transactions')
@@ -441,10 +501,10 @@ def bench_records(results, side):
 
 
 def improves(gate_report, workload, key='tps'):
-    """True when the candidate beat the baseline on `workload` by more than the noise (the search keeps only
-    neighbours that do)."""
+    """True when the candidate is confidently better than the baseline on `workload` by more than the floor (the
+    interval of the change lies wholly beyond it; the search keeps only neighbours that are)."""
     row = gate_report['workloads'].get(workload, {}).get(key)
-    return bool(row) and row['change'] > row['noise']
+    return bool(row) and bool(row.get('improved'))
 
 
 # --- stages --------------------------------------------------------------------------------------------------------
@@ -532,37 +592,58 @@ def _pct(x):
     return '%+.1f %%' % (x * 100)
 
 
+def _p(x):
+    return '%.2g' % x
+
+
+def _step_verdict(step, form=' (%s)'):
+    g = step.get('gate') or {}
+    if 'verdict' not in g:
+        return ''
+    return form % ('%s after %s round%s' % (g['verdict'], g.get('rounds'), '' if g.get('rounds') == 1 else 's'))
+
+
 def report_markdown(report):
-    """The tuning report as Markdown: one table per gated step (stage or search neighbour) with medians, change,
-    noise and the verdict per workload. `report`: {'title', 'settings', 'bench', 'steps': [{'name', 'changes',
-    'switch', 'gate', 'kept', 'note'}]}."""
+    """The tuning report as Markdown: one table per gated step (stage or search neighbour) with the means before and
+    after, the change with its interval, the test's p and the verdict per workload. `report`: {'title', 'settings',
+    'bench', 'steps': [{'name', 'changes', 'switch', 'gate', 'kept', 'note'}]}."""
     lines = ['# %s' % report.get('title', 'PostgreSQL tuning report'), '']
     bench = report.get('bench') or {}
     if bench:
-        lines += ['Benchmark gate: %s rounds of baseline and candidate, interleaved; %s s per run, %s clients; a '
-                  'workload regresses when its median tps falls, or its median p95 latency rises, by more than the '
-                  'noise (spread of the baseline runs, at least %s).'
-                  % (bench.get('rounds'), bench.get('duration'), bench.get('clients'),
-                     '%.0f %%' % (100 * bench.get('noise_floor', NOISE_FLOOR))), '']
+        rounds, most = bench.get('rounds'), bench.get('max_rounds') or bench.get('rounds')
+        lines += ['Benchmark gate: %s rounds of baseline and candidate, interleaved%s; %s s per run, %s clients. Per '
+                  'workload and measure a one-sided Welch t-test on the logarithms of the runs asks whether the '
+                  'candidate is worse by more than %s (tps lower, p95 latency higher); alpha %s for the whole step, '
+                  'split over its tests. **regressed**: confident it is worse by more than that - the step is '
+                  'reverted; **ok**: confident it is not; **inconclusive**: the runs cannot tell - kept. Before and '
+                  'after are the geometric means of the runs; the interval of the change is at the confidence the '
+                  'verdict uses; p is the test\'s (small: a regression).'
+                  % (rounds if most == rounds else '%s to %s' % (rounds, most),
+                     '' if most == rounds else ' (one more while a verdict is inconclusive)',
+                     bench.get('duration'), bench.get('clients'),
+                     '%.0f %%' % (100 * bench.get('noise_floor', NOISE_FLOOR)), bench.get('alpha', ALPHA)), '']
     for step in report.get('steps', []):
         verdict = 'kept' if step.get('kept') else 'reverted'
-        lines += ['## %s: %s' % (step['name'], verdict), '']
+        lines += ['## %s: %s%s' % (step['name'], verdict, _step_verdict(step)), '']
         if step.get('changes'):
             lines += ['Changes (%s): %s' % (step.get('switch', 'reload'), ', '.join(
                 '`%s = %s`' % (k, v) for k, v in sorted(step['changes'].items()))), '']
         g = step.get('gate')
         if g:
-            lines += ['| workload | tps before | tps after | change | noise | p95 ms before | p95 ms after | change '
-                      '| noise | verdict |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|']
+            lines += ['| workload | tps before | tps after | change (interval) | p | p95 ms before | p95 ms after '
+                      '| change (interval) | p | verdict |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|']
             for workload, row in sorted(g['workloads'].items()):
-                t, p = row['tps'], row['latency_p95_ms']
-                bad = t['regressed'] or p['regressed']
-                lines.append('| %s | %.1f | %.1f | %s | %.1f %% | %.2f | %.2f | %s | %.1f %% | %s |' % (
-                    workload, t['baseline'], t['candidate'], _pct(t['change']), t['noise'] * 100, p['baseline'],
-                    p['candidate'], _pct(p['change']), p['noise'] * 100, 'regressed' if bad else 'ok'))
-            lines.append('')
+                t, q = row['tps'], row['latency_p95_ms']
+                lines.append('| %s | %.1f | %.1f | %s (%s to %s) | %s | %.2f | %.2f | %s (%s to %s) | %s | %s |' % (
+                    workload, t['baseline'], t['candidate'], _pct(t['change']), _pct(t['low']), _pct(t['high']),
+                    _p(t['p']), q['baseline'], q['candidate'], _pct(q['change']), _pct(q['low']), _pct(q['high']),
+                    _p(q['p']), row['verdict']))
+            lines += ['', 'Intervals at %.1f %% (alpha %s per test).' % (100 * g['confidence'], _p(g['alpha_test'])),
+                      '']
             for reason in g.get('reasons', []):
                 lines.append('- regression: %s' % reason)
+            for doubt in g.get('uncertain', []):
+                lines.append('- inconclusive: %s' % doubt)
         if step.get('note'):
             lines.append('- %s' % step['note'])
         lines.append('')
@@ -574,13 +655,15 @@ def report_markdown(report):
 
 
 def report_summary(report):
-    """One line per gated step for the play's output."""
+    """One line per gated step for the play's output: kept or reverted, the verdict and rounds, the change per
+    workload, why."""
     out = []
     for step in report.get('steps', []):
         g = step.get('gate') or {}
-        parts = ['%s tps %s p95 %s' % (w, _pct(r['tps']['change']), _pct(r['latency_p95_ms']['change']))
-                 for w, r in sorted(g.get('workloads', {}).items())]
-        out.append('%s: %s%s%s' % (step['name'], 'kept' if step.get('kept') else 'REVERTED',
-                                   ' (' + '; '.join(parts) + ')' if parts else '',
-                                   ' - ' + '; '.join(g.get('reasons', [])) if g.get('reasons') else ''))
+        parts = ['%s tps %s p95 %s %s' % (w, _pct(r['tps']['change']), _pct(r['latency_p95_ms']['change']),
+                                          r['verdict']) for w, r in sorted(g.get('workloads', {}).items())]
+        out.append('%s: %s%s%s%s' % (step['name'], 'kept' if step.get('kept') else 'REVERTED',
+                                     _step_verdict(step, ', %s'),
+                                     ' (' + '; '.join(parts) + ')' if parts else '',
+                                     ' - ' + '; '.join(g.get('reasons', [])) if g.get('reasons') else ''))
     return out

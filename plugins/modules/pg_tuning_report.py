@@ -23,8 +23,9 @@ options:
     required: true
   report:
     description:
-      - The report - C(title), C(bench) (rounds, duration, clients, noise_floor), C(steps) (each with C(name),
-        C(changes), C(switch), C(gate) as the C(pg_tuning_gate) filter returns it, C(kept), C(note)) and C(settings).
+      - The report - C(title), C(bench) (rounds, max_rounds, duration, clients, noise_floor, alpha), C(steps) (each
+        with C(name), C(changes), C(switch), C(gate) as the C(pg_tuning_gate) filter returns it - verdict, p-values
+        and intervals per workload and measure - C(kept), C(note)) and C(settings).
     type: dict
     required: true
   chart:
@@ -54,7 +55,7 @@ files:
   type: list
   elements: str
 summary:
-  description: One line per gated step (kept or reverted, change per workload), as the play prints it.
+  description: One line per gated step (kept or reverted, the verdict and its rounds, change per workload), as the play prints it.
   returned: always
   type: list
   elements: str

@@ -36,3 +36,8 @@ def test_shm_is_sized_to_shared_buffers_and_memory_limit_kept(host):
     hc = postgres(host)['HostConfig']
     assert hc['ShmSize'] == 256 * 1024 ** 2
     assert hc['Memory'] == 1024 ** 3
+
+
+def test_cron_jobs_are_not_left_paused(host):
+    # the benchmark gate pauses the health check and autoscaler jobs with this marker and removes it when done
+    assert not host.file('/etc/n8n_ops/cron-pause').exists
