@@ -279,8 +279,7 @@ class Tune(bb.Bench):
         memory, workers, concurrency = inventory_inputs()
         memory = a.memory or memory
         cpus, major = os.cpu_count() or 1, image_major(a.image)
-        ours = pg_tuning.plan(memory, cpus, profile='n8n', storage='ssd', pg_major=major, workers=workers,
-                              concurrency=concurrency)['settings']
+        ours = pg_tuning.plan(memory, cpus, profile='n8n', storage='ssd', pg_major=major, workers=workers)['settings']
         configs = {STOCK: {}, PGTUNE: pg_tuning.pgtune(memory, cpus, 'mixed', 'ssd',
                                                        max_connections=ours['max_connections']), OURS: ours}
         candidates = pg_tuning.neighbours(ours, memory) if a.search else []

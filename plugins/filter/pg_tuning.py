@@ -14,7 +14,8 @@ def _plan(inputs):
         result = pg_tuning.plan(
             memory=inputs['memory'], cpus=inputs['cpus'], profile=inputs['profile'], storage=inputs['storage'],
             pg_major=inputs['pg_major'], max_connections=inputs.get('max_connections') or None,
-            workers=inputs['workers'], concurrency=inputs['concurrency'], overrides=inputs.get('overrides') or {},
+            workers=max(int(inputs['workers']), int(inputs.get('plan_workers') or 0)),
+            pool_size=int(inputs.get('pool_size') or pg_tuning.DB_POOL_SIZE), overrides=inputs.get('overrides') or {},
             known=inputs.get('known'), check_budget=inputs.get('check_budget', True),
             allow_synchronous_commit=inputs.get('allow_synchronous_commit', False),
             host_memory=inputs.get('host_memory'))

@@ -18,7 +18,8 @@ def _plan(inputs):
     """{'errors', 'memory', 'connections'}: every bad input, then the memory and connection budgets with their
     messages, so a role can refuse with one clear message before any change."""
     inputs = dict(inputs)
-    for key in ('replicas', 'concurrency', 'graceful_timeout', 'max_connections', 'min_replicas', 'max_replicas'):
+    for key in ('replicas', 'concurrency', 'graceful_timeout', 'max_connections', 'min_replicas', 'max_replicas',
+                'pool_size'):
         if key in inputs:
             inputs[key] = _number(inputs[key], int)
     for key in ('cpus', 'heap_share', 'share'):
@@ -34,8 +35,9 @@ def _plan(inputs):
         limits = dict(found['limits'], worker=inputs['memory'])
         memory = worker_scaling.memory_budget(limits, inputs['replicas'], inputs['host_memory'],
                                               inputs.get('share', worker_scaling.BUDGET_SHARE))
-        connections = worker_scaling.connection_budget(inputs['replicas'], inputs['concurrency'],
-                                                       inputs['max_connections'])
+        # for the most workers this plan may run: the count asked for, or the autoscaler's ceiling when higher
+        connections = worker_scaling.connection_budget(max(inputs['replicas'], inputs.get('max_replicas') or 0),
+                                                       inputs.get('pool_size') or 2, inputs['max_connections'])
     except KeyError as exc:
         raise AnsibleFilterError('worker_scaling_plan: incomplete inputs (missing %s)' % exc, orig_exc=exc)
     except ValueError as exc:

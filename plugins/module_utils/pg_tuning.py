@@ -22,8 +22,12 @@ SUPPORTED_MAJORS = (14, 18)
 MEMORY_FLOOR_KB = 256 * MB          # below this there is nothing to tune: PostgreSQL's defaults fit
 BUDGET_FRACTION = 0.8               # of the container limit: page cache and the rest of the container need room
 WORK_MEM_FACTOR = 1.5               # a query may use several work_mem areas (sorts, hashes); postgresqltuner's factor
-CONNECTION_HEADROOM = 10            # backups, monitoring, psql, superuser_reserved_connections
-MAIN_CONNECTIONS = 10               # n8n main: UI, API, webhooks, pruning
+# Every n8n process (main, each worker) opens at most DB_POSTGRESDB_POOL_SIZE connections (n8n's default 2, set
+# explicitly by the stack); a worker's concurrency shares them, it does not add connections.
+DB_POOL_SIZE = 2
+# Ours beside n8n's: backups (pg_dump), monitoring, psql, the tuning gate's pgbench clients, db_owner,
+# superuser_reserved_connections (3).
+CONNECTION_HEADROOM = 20
 # Never touched by the tuner: they trade durability for speed. synchronous_commit only with an explicit opt-in.
 DATA_SAFETY = ('fsync', 'full_page_writes', 'synchronous_commit', 'wal_sync_method')
 # Minimum and maximum WAL per profile (PGTune), GB.
@@ -78,10 +82,15 @@ def _floor_mb(kb):
     return kb - kb % MB if kb >= MB else kb
 
 
-def default_connections(profile, workers, concurrency):
-    """max_connections when not given: for n8n, every worker slot + main + headroom; else PGTune's default."""
+def n8n_connections(workers, pool_size=DB_POOL_SIZE):
+    """The most connections n8n opens: main and every worker, each its whole pool."""
+    return (int(workers) + 1) * int(pool_size)
+
+
+def default_connections(profile, workers, pool_size=DB_POOL_SIZE):
+    """max_connections when not given: for n8n, main's and every worker's pool + our headroom; else PGTune's."""
     if profile == 'n8n':
-        return workers * concurrency + MAIN_CONNECTIONS + CONNECTION_HEADROOM
+        return n8n_connections(workers, pool_size) + CONNECTION_HEADROOM
     return DEFAULT_CONNECTIONS[profile]
 
 
@@ -155,19 +164,19 @@ def budget(settings, connections, autovacuum_workers=3):
 
 # --- the whole plan ----------------------------------------------------------------------------------------------
 def compute(memory, cpus, profile='n8n', storage='ssd', pg_major=17, max_connections=None, workers=2,
-            concurrency=10):
+            pool_size=DB_POOL_SIZE):
     """Settings for a container with `memory` (limit) and `cpus`; raises ValueError naming the bad input."""
     errors = input_errors(dict(memory=memory, cpus=cpus, profile=profile, storage=storage, pg_major=pg_major,
-                               max_connections=max_connections, workers=workers, concurrency=concurrency))
+                               max_connections=max_connections, workers=workers, pool_size=pool_size))
     if errors:
         raise ValueError('; '.join(errors))
-    return _settings(memory, cpus, profile, storage, pg_major, max_connections, workers, concurrency)
+    return _settings(memory, cpus, profile, storage, pg_major, max_connections, workers, pool_size)
 
 
-def _settings(memory, cpus, profile, storage, pg_major, max_connections, workers, concurrency):
+def _settings(memory, cpus, profile, storage, pg_major, max_connections, workers, pool_size):
     """compute() on inputs already checked by input_errors()."""
     mem = parse_memory(memory)
-    connections = max_connections or default_connections(profile, workers, concurrency)
+    connections = max_connections or default_connections(profile, workers, pool_size)
     shared = shared_buffers(mem)
     parallel = worker_processes(cpus)
     wal_min, wal_max = WAL_SIZES[profile]
@@ -256,8 +265,8 @@ def input_errors(v):
         ('pg_tuning_max_connections', v.get('max_connections'), lambda x: x is None or (_is_int(x) and 10 <= x <= 10000),
          'empty (derived from the workers) or an integer from 10 to 10000'),
         ('stack_worker_replicas', v.get('workers'), lambda x: _is_int(x) and 0 <= x <= 100, 'an integer from 0 to 100'),
-        ('stack_worker_concurrency', v.get('concurrency'), lambda x: _is_int(x) and 1 <= x <= 1000,
-         'an integer from 1 to 1000'),
+        ('pg_tuning_db_pool_size', v.get('pool_size', DB_POOL_SIZE), lambda x: _is_int(x) and 1 <= x <= 100,
+         'an integer from 1 to 100 (DB_POSTGRESDB_POOL_SIZE)'),
     ]
     for name, value, ok, what in checks:
         if not ok(value):
@@ -297,18 +306,18 @@ def override_errors(overrides, memory, known=None, allow_synchronous_commit=Fals
     return errors
 
 
-def plan(memory, cpus, profile='n8n', storage='ssd', pg_major=17, max_connections=None, workers=2, concurrency=10,
-         overrides=None, known=None, check_budget=True, allow_synchronous_commit=False, host_memory=None):
+def plan(memory, cpus, profile='n8n', storage='ssd', pg_major=17, max_connections=None, workers=2,
+         pool_size=DB_POOL_SIZE, overrides=None, known=None, check_budget=True, allow_synchronous_commit=False, host_memory=None):
     """compute() with the overrides applied and the budget checked: {'settings', 'computed', 'budget'}.
     Raises ValueError with every problem (and the numbers) when the inputs or the plan are unsafe."""
     errors = input_errors(dict(memory=memory, cpus=cpus, profile=profile, storage=storage, pg_major=pg_major,
-                               max_connections=max_connections, workers=workers, concurrency=concurrency,
+                               max_connections=max_connections, workers=workers, pool_size=pool_size,
                                host_memory=host_memory))
     if not errors:
         errors = override_errors(overrides, memory, known, allow_synchronous_commit)
     if errors:
         raise ValueError('; '.join(errors))
-    computed = _settings(memory, cpus, profile, storage, pg_major, max_connections, workers, concurrency)
+    computed = _settings(memory, cpus, profile, storage, pg_major, max_connections, workers, pool_size)
     settings = dict(computed)
     settings.update(overrides or {})
     connections = int(settings['max_connections'])

@@ -3,8 +3,8 @@
 """n8n worker scaling (pure): input checks, the stack's memory and connection budget, and the autoscaler's decision.
 
 Memory is what the Docker host sees (on WSL2 the VM's, not Windows'), compared with every container's limit; database
-connections are counted as pg_tuning counts them for max_connections (each worker slot may hold one, plus main and
-headroom). The autoscaler is one function from the queue's numbers to a target replica count, with a cool-down and
+connections are counted as pg_tuning counts them for max_connections (main's and every worker's pool,
+DB_POSTGRESDB_POOL_SIZE, plus our headroom). The autoscaler is one function from the queue's numbers to a target replica count, with a cool-down and
 hysteresis so a bursty queue does not flap.
 """
 
@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import math
 
+from ansible_collections.n8n_ops.stack.plugins.module_utils import pg_tuning
 from ansible_collections.n8n_ops.stack.plugins.module_utils.pg_tuning import (
-    CONNECTION_HEADROOM, MAIN_CONNECTIONS, format_kb, parse_memory)
+    CONNECTION_HEADROOM, format_kb, parse_memory)
 
 BUDGET_SHARE = 0.8      # of the host's memory: the OS, Docker and the page cache need the rest
 MAX_REPLICAS = 50
@@ -117,16 +118,17 @@ def memory_budget(limits, replicas, host_memory, share=BUDGET_SHARE):
     return dict(parts_kb=parts, total_kb=total, allowed_kb=allowed, ok=total <= allowed, message=message)
 
 
-def connection_budget(replicas, concurrency, max_connections):
-    """Worker slots + main + headroom against PostgreSQL's max_connections (how pg_tuning derives it)."""
-    needed = replicas * concurrency + MAIN_CONNECTIONS + CONNECTION_HEADROOM
+def connection_budget(replicas, pool_size, max_connections):
+    """n8n's pools (main and every worker, DB_POSTGRESDB_POOL_SIZE each) + our headroom against PostgreSQL's
+    max_connections, as pg_tuning derives it; a refusal says the command that gets past it."""
+    needed = pg_tuning.n8n_connections(replicas, pool_size) + CONNECTION_HEADROOM
     max_connections = int(max_connections)
-    message = ('%d workers x concurrency %d + %d (main) + %d (headroom) = %d connections %s max_connections %d'
-               % (replicas, concurrency, MAIN_CONNECTIONS, CONNECTION_HEADROOM, needed,
+    message = ('(%d workers + 1 main) x pool %d + %d (ours) = %d connections %s max_connections %d'
+               % (replicas, pool_size, CONNECTION_HEADROOM, needed,
                   'within' if needed <= max_connections else 'above', max_connections))
     if needed > max_connections:  # the way out, as a command (max_connections needs a PostgreSQL restart)
-        message += ('; raise it first: ansible-playbook playbooks/tune_postgres.yml -e pg_tuning_max_connections=%d, '
-                    'then scale again' % needed)
+        message += ('; raise it first: ansible-playbook playbooks/tune_postgres.yml -e pg_tuning_workers=%d '
+                    '(or -e pg_tuning_max_connections=%d), then scale again' % (replicas, needed))
     return dict(needed=needed, max_connections=max_connections, ok=needed <= max_connections, message=message)
 
 
@@ -164,11 +166,11 @@ def decide(waiting, active, replicas, concurrency, min_replicas, max_replicas, s
                 % (waiting, active, replicas * concurrency))
 
 
-def sizing_table(host_memories, limits, concurrency, share=BUDGET_SHARE):
+def sizing_table(host_memories, limits, concurrency, share=BUDGET_SHARE, pool_size=pg_tuning.DB_POOL_SIZE):
     """Rows for docs/SCALING.md: per host memory, the most workers and the execution slots they give."""
     rows = []
     for host in host_memories:
         n = max_replicas(limits, host, share)
         rows.append(dict(host=host, workers=n, slots=n * concurrency,
-                         max_connections=n * concurrency + MAIN_CONNECTIONS + CONNECTION_HEADROOM))
+                         max_connections=pg_tuning.n8n_connections(n, pool_size) + CONNECTION_HEADROOM))
     return rows

@@ -21,13 +21,24 @@ def test_lint_filter_names_what_is_not_a_compose_config(config):
 
 def test_score_filter():
     results = [{"status": "pass"}, {"status": "fail"}, {"status": "waived"}, {"status": "na"}]
-    assert FILTERS["hardening_audit_score"](results) == dict(passed=1, failed=1, waived=1, na=1, applicable=2,
-                                                             percent=50.0)
+    assert FILTERS["hardening_audit_score"](results) == dict(passed=1, failed=1, waived=1, na=1, manual=0,
+                                                             applicable=2, percent=50.0)
 
 
 def test_score_filter_names_malformed_results():
     with pytest.raises(AnsibleFilterError, match="hardening_audit_score"):
         FILTERS["hardening_audit_score"]([{"id": "5.1"}])
+
+
+def test_settings_problems_filter_names_only_what_is_broken():
+    pids = {"postgres": 512, "redis": 128, "main": 1024, "worker": 1024}
+    shares = {"postgres": 1024, "redis": 1024, "main": 1024, "worker": 512}
+    problems = FILTERS["hardening_settings_problems"]
+    assert problems(pids, shares, 90, [{"id": "5.2", "reason": "AppArmor in Docker Desktop's VM"}]) == []
+    assert problems(dict(pids, worker=16), shares, 90, []) == [
+        "hardening_pids_limit must be at least 32 for every service (worker is 16)"]
+    (only,) = problems(pids, shares, 90, [{"id": "5.33", "reason": "typo"}])
+    assert only.startswith("hardening_audit_waivers: waiver 5.33 names no control") and "5.1 to 5.32" in only
 
 
 def test_app_role_plan_filter_reads_psql_rows_and_returns_the_password():

@@ -3,17 +3,27 @@ from ansible_collections.n8n_ops.stack.plugins.filter import worker_scaling as f
 GOOD = dict(replicas=5, concurrency=10, graceful_timeout=30, cpus=None, memory="512m", extra_env={})
 
 FILTERS = f.FilterModule().filters()
-PLAN = dict(GOOD, limits={"limits": {"postgres": "1g", "redis": "256m", "main": "1g"}, "errors": []}, host_memory="8g", max_connections=80)
+PLAN = dict(GOOD, limits={"limits": {"postgres": "1g", "redis": "256m", "main": "1g"}, "errors": []}, host_memory="8g", max_connections=40)
 
 
 def test_plan_filter_passes_a_plan_within_both_budgets():
     p = FILTERS["worker_scaling_plan"](PLAN)
-    assert p["errors"] == [] and p["memory"]["ok"] and p["connections"]["needed"] == 70
+    assert p["errors"] == [] and p["memory"]["ok"] and p["connections"]["needed"] == (5 + 1) * 2 + 20
 
 
 def test_plan_filter_refuses_with_both_budgets_messages():
     p = FILTERS["worker_scaling_plan"](dict(PLAN, replicas=12))
-    assert len(p["errors"]) == 2 and "12 workers x 512MB" in p["errors"][0] and "140 connections above" in p["errors"][1]
+    assert len(p["errors"]) == 2 and "12 workers x 512MB" in p["errors"][0] and "46 connections above" in p["errors"][1]
+    assert "-e pg_tuning_workers=12 (or -e pg_tuning_max_connections=46)" in p["errors"][1]
+
+
+def test_plan_filter_budgets_connections_for_the_autoscalers_ceiling():
+    p = FILTERS["worker_scaling_plan"](dict(PLAN, replicas=2, max_replicas=12))
+    assert p["connections"]["needed"] == 46 and not p["connections"]["ok"]
+
+
+def test_plan_filter_counts_the_pool_size():
+    assert FILTERS["worker_scaling_plan"](dict(PLAN, pool_size="4"))["connections"]["needed"] == (5 + 1) * 4 + 20
 
 
 def test_plan_filter_reports_input_errors_first():
@@ -26,7 +36,7 @@ def test_decide_filter_reads_the_queue_numbers():
 
 def test_plan_filter_reads_numbers_templated_into_strings():
     p = FILTERS["worker_scaling_plan"](dict(PLAN, replicas="3", concurrency="10", cpus="1.0", share="0.8"))
-    assert p["errors"] == [] and p["connections"]["needed"] == 50 and p["heap_mb"] == 384
+    assert p["errors"] == [] and p["connections"]["needed"] == 28 and p["heap_mb"] == 384
 
 
 def test_plan_filter_names_a_container_without_limit():

@@ -171,8 +171,16 @@ REAL_INSPECT = [
 
 MAIN, REDIS, POSTGRES = REAL_INSPECT
 SECRET = 'Sup3r-s3cret-v4lue-0f-the-t3st'  # a fake; the test asserts it never comes back out
+# What the module gathers besides docker inspect: docker info (swarm, the daemon's security options) and docker top of
+# each container (their processes, as `docker top` prints the command lines).
+ENGINE = dict(swarm='inactive', security_options=['name=seccomp,profile=builtin', 'name=cgroupns'])
+PROCESSES = {'n8n-n8n-1': ['tini -- /docker-entrypoint.sh', 'node /opt/n8n/bin/n8n', 'node task-runner'],
+             'n8n-redis-1': ['redis-server *:6379'],
+             'n8n-postgres-1': ['postgres -c config_file=/etc/n8n_ops/postgres/postgresql.conf',
+                                'postgres: checkpointer', 'postgres: walwriter']}
 HOST = dict(listening=[dict(address='127.0.0.1', port=5678, proto='tcp')], files=[], apparmor_enabled=False,
-            published_allowed=['127.0.0.1', '::1'], secrets=[SECRET])
+            selinux_enabled=False, engine=ENGINE, processes=PROCESSES, published_allowed=['127.0.0.1', '::1'],
+            secrets=[SECRET])
 
 
 def unhardened(c):
@@ -351,38 +359,52 @@ def test_the_captured_hardened_stack_passes_every_applicable_control():
     results = h.evaluate(REAL_INSPECT, HOST)
     assert statuses(results, h.FAIL) == []
     assert h.score(results)['percent'] == 100.0
-    assert len(results) == 3 * len(h.CONTAINER_CHECKS) + 2
-    assert statuses(results, h.NA) == ['5.1@n8n-n8n-1', '5.1@n8n-postgres-1', '5.1@n8n-redis-1', 'N8N-5@host']
+    assert len(results) == 3 * len(h.CONTAINER_CHECKS) + 5
+    assert statuses(results, h.NA) == ['5.2@n8n-n8n-1', '5.2@n8n-postgres-1', '5.2@n8n-redis-1',  # no AppArmor
+                                       '5.3@n8n-n8n-1', '5.3@n8n-postgres-1', '5.3@n8n-redis-1',  # no SELinux
+                                       'N8N-5@host']
+    assert statuses(results, h.MANUAL) == ['5.23@host', '5.24@host']
+
+
+def test_every_control_of_cis_v1_6_0_section_5_is_there_once_in_order():
+    ids = [control for control, _title in h.CONTROLS]
+    assert ids[:32] == ['5.%d' % i for i in range(1, 33)] and len(set(ids)) == len(ids)
+    assert ids[32:] == ['N8N-1', 'N8N-2', 'N8N-3', 'N8N-5', 'N8N-6']
+    audited = [control for control, _check in h.CONTAINER_CHECKS] + [r['id'] for r in h.host_results([], {})]
+    assert sorted(audited) == sorted(ids)
+    assert h.TITLES['5.1'] == 'Ensure swarm mode is not Enabled, if not needed'
+    assert h.TITLES['5.2'] == 'Ensure that, if applicable, an AppArmor Profile is enabled'
+    assert h.TITLES['5.32'] == 'Ensure that the Docker socket is not mounted inside any containers'
 
 
 def test_the_stack_as_deployed_scores_low_and_names_what_the_overlay_fixes():
     results = h.evaluate([unhardened(c) for c in REAL_INSPECT], HOST)
     failed = statuses(results, h.FAIL)
-    for control in ('5.3', '5.12', '5.25', '5.28', '5.11'):
+    for control in ('5.4', '5.13', '5.26', '5.29', '5.12'):
         assert '%s@n8n-redis-1' % control in failed
     assert 'N8N-2@n8n-postgres-1' in failed and 'N8N-2@n8n-redis-1' in failed and 'N8N-2@n8n-n8n-1' not in failed
-    assert h.score(results)['percent'] < 80
+    assert h.score(results)['percent'] < 85
 
 
 PASS_FAIL = [
-    ('5.3', dict(CapDrop=['ALL'], CapAdd=['NET_BIND_SERVICE']), dict(CapDrop=['NET_RAW'])),
-    ('5.4', dict(Privileged=False), dict(Privileged=True)),
-    ('5.9', dict(NetworkMode='n8n_default'), dict(NetworkMode='host')),
-    ('5.10', dict(Memory=268435456), dict(Memory=0)),
-    ('5.11', dict(NanoCpus=500000000, CpuShares=0), dict(NanoCpus=0, CpuQuota=0, CpuShares=0)),
-    ('5.12', dict(ReadonlyRootfs=True), dict(ReadonlyRootfs=False)),
-    ('5.14', dict(RestartPolicy=dict(Name='on-failure', MaximumRetryCount=5)), dict(RestartPolicy=dict(Name='no'))),
-    ('5.15', dict(PidMode=''), dict(PidMode='host')),
-    ('5.16', dict(IpcMode='shareable'), dict(IpcMode='host')),
-    ('5.17', dict(Devices=[]), dict(Devices=[dict(PathOnHost='/dev/fuse', PathInContainer='/dev/fuse')])),
-    ('5.20', dict(UTSMode=''), dict(UTSMode='host')),
-    ('5.21', dict(SecurityOpt=['no-new-privileges:true', 'seccomp=/etc/docker/n8n.json']),
+    ('5.4', dict(CapDrop=['ALL'], CapAdd=['NET_BIND_SERVICE']), dict(CapDrop=['NET_RAW'])),
+    ('5.5', dict(Privileged=False), dict(Privileged=True)),
+    ('5.10', dict(NetworkMode='n8n_default'), dict(NetworkMode='host')),
+    ('5.11', dict(Memory=268435456), dict(Memory=0)),
+    ('5.12', dict(NanoCpus=500000000, CpuShares=0), dict(NanoCpus=0, CpuQuota=0, CpuShares=0)),
+    ('5.13', dict(ReadonlyRootfs=True), dict(ReadonlyRootfs=False)),
+    ('5.15', dict(RestartPolicy=dict(Name='on-failure', MaximumRetryCount=5)), dict(RestartPolicy=dict(Name='no'))),
+    ('5.16', dict(PidMode=''), dict(PidMode='host')),
+    ('5.17', dict(IpcMode='shareable'), dict(IpcMode='host')),
+    ('5.18', dict(Devices=[]), dict(Devices=[dict(PathOnHost='/dev/fuse', PathInContainer='/dev/fuse')])),
+    ('5.21', dict(UTSMode=''), dict(UTSMode='host')),
+    ('5.22', dict(SecurityOpt=['no-new-privileges:true', 'seccomp=/etc/docker/n8n.json']),
      dict(SecurityOpt=['seccomp=unconfined'])),
-    ('5.24', dict(CgroupParent=''), dict(CgroupParent='/custom')),
-    ('5.25', dict(SecurityOpt=['no-new-privileges']), dict(SecurityOpt=['no-new-privileges:false'])),
-    ('5.28', dict(PidsLimit=100), dict(PidsLimit=-1)),
-    ('5.29', dict(NetworkMode='n8n_default'), dict(NetworkMode='bridge')),
-    ('5.30', dict(UsernsMode=''), dict(UsernsMode='host')),
+    ('5.25', dict(CgroupParent=''), dict(CgroupParent='/custom')),
+    ('5.26', dict(SecurityOpt=['no-new-privileges']), dict(SecurityOpt=['no-new-privileges:false'])),
+    ('5.29', dict(PidsLimit=100), dict(PidsLimit=-1)),
+    ('5.30', dict(NetworkMode='n8n_default'), dict(NetworkMode='bridge')),
+    ('5.31', dict(UsernsMode=''), dict(UsernsMode='host')),
     ('N8N-3', dict(LogConfig=dict(Type='json-file', Config={'max-size': '10m'})),
      dict(LogConfig=dict(Type='json-file', Config={}))),
 ]
@@ -396,19 +418,19 @@ def test_host_config_controls_pass_and_fail(control, good, bad):
 
 
 def test_capabilities_added_back_are_listed():
-    assert 'CapAdd: CHOWN, SETUID' in check('5.3', changed(MAIN, CapAdd=['SETUID', 'CHOWN']))['detail']
+    assert 'CapAdd: CHOWN, SETUID' in check('5.4', changed(MAIN, CapAdd=['SETUID', 'CHOWN']))['detail']
 
 
 def test_the_restart_policies_n8n_needs_after_a_reboot_pass():
     for policy in ('unless-stopped', 'always', 'on-failure'):
-        assert check('5.14', changed(MAIN, RestartPolicy=dict(Name=policy)))['status'] == h.PASS
+        assert check('5.15', changed(MAIN, RestartPolicy=dict(Name=policy)))['status'] == h.PASS
 
 
 def test_apparmor_is_na_without_it_and_checked_with_it():
     with_apparmor = dict(HOST, apparmor_enabled=True)
-    assert check('5.1', MAIN)['status'] == h.NA
-    assert check('5.1', MAIN, with_apparmor)['status'] == h.FAIL
-    assert check('5.1', dict(MAIN, AppArmorProfile='docker-default'), with_apparmor)['status'] == h.PASS
+    assert check('5.2', MAIN)['status'] == h.NA
+    assert check('5.2', MAIN, with_apparmor)['status'] == h.FAIL
+    assert check('5.2', dict(MAIN, AppArmorProfile='docker-default'), with_apparmor)['status'] == h.PASS
 
 
 def mounted(c, source, rw=False, propagation='rprivate', kind='bind'):
@@ -421,17 +443,17 @@ def mounted(c, source, rw=False, propagation='rprivate', kind='bind'):
                                               ('/etc/localtime', False, h.PASS), ('/opt/n8n/x', True, h.PASS),
                                               ('/var/run/docker.sock', False, h.FAIL)])
 def test_sensitive_host_directories(source, rw, status):
-    assert check('5.5', mounted(MAIN, source, rw))['status'] == status
+    assert check('5.6', mounted(MAIN, source, rw))['status'] == status
 
 
 def test_docker_socket():
-    assert check('5.31', mounted(MAIN, '/run/docker.sock'))['status'] == h.FAIL
-    assert check('5.31', MAIN)['status'] == h.PASS
+    assert check('5.32', mounted(MAIN, '/run/docker.sock'))['status'] == h.FAIL
+    assert check('5.32', MAIN)['status'] == h.PASS
 
 
 def test_shared_mount_propagation():
-    assert check('5.19', mounted(MAIN, '/srv', propagation='rshared'))['status'] == h.FAIL
-    assert check('5.19', MAIN)['status'] == h.PASS
+    assert check('5.20', mounted(MAIN, '/srv', propagation='rshared'))['status'] == h.FAIL
+    assert check('5.20', MAIN)['status'] == h.PASS
 
 
 def published(c, *bindings):
@@ -443,15 +465,15 @@ def published(c, *bindings):
 
 
 def test_privileged_host_ports():
-    assert check('5.7', published(MAIN, ('127.0.0.1', '80')))['status'] == h.FAIL
-    assert check('5.7', published(MAIN, ('127.0.0.1', '')))['status'] == h.PASS  # a random port
-    assert check('5.7', MAIN)['status'] == h.PASS
+    assert check('5.8', published(MAIN, ('127.0.0.1', '80')))['status'] == h.FAIL
+    assert check('5.8', published(MAIN, ('127.0.0.1', '')))['status'] == h.PASS  # a random port
+    assert check('5.8', MAIN)['status'] == h.PASS
 
 
 @pytest.mark.parametrize('bindings,status', [([('0.0.0.0', '5678'), ('::', '5678')], h.FAIL), ([('', '5678')], h.FAIL),
                                              ([('127.0.0.1', '5678'), ('::1', '5678')], h.PASS), ([], h.PASS)])
 def test_published_ports_bound_to_allowed_addresses(bindings, status):
-    assert check('5.13', published(MAIN, *bindings))['status'] == status
+    assert check('5.14', published(MAIN, *bindings))['status'] == status
 
 
 def test_running_bindings_win_over_configured_ones():
@@ -459,22 +481,22 @@ def test_running_bindings_win_over_configured_ones():
     c['HostConfig']['PortBindings'] = {'6379/tcp': [dict(HostIp='', HostPort='16379')]}
     c['NetworkSettings']['Ports'] = {'6379/tcp': [dict(HostIp='0.0.0.0', HostPort='16379'),
                                                   dict(HostIp='::', HostPort='16379')], '5678/tcp': None}
-    assert check('5.13', c)['detail'] == 'published on 0.0.0.0:16379, [::]:16379 (allowed: 127.0.0.1, ::1)'
+    assert check('5.14', c)['detail'] == 'published on 0.0.0.0:16379, [::]:16379 (allowed: 127.0.0.1, ::1)'
     c['NetworkSettings']['Ports'] = {}  # stopped: what it is configured with
-    assert check('5.13', c)['detail'].startswith('published on *:16379 ')
+    assert check('5.14', c)['detail'].startswith('published on *:16379 ')
 
 
 def test_another_allowed_address_passes():
     host = dict(HOST, published_allowed=['10.0.0.5'])
-    assert check('5.13', published(MAIN, ('10.0.0.5', '5678')), host)['status'] == h.PASS
+    assert check('5.14', published(MAIN, ('10.0.0.5', '5678')), host)['status'] == h.PASS
 
 
 def test_healthcheck():
-    assert check('5.26', MAIN)['status'] == h.PASS
+    assert check('5.27', MAIN)['status'] == h.PASS
     for test in ([], ['NONE']):
         c = copy.deepcopy(MAIN)
         c['Config']['Healthcheck'] = dict(Test=test)
-        assert check('5.26', c)['status'] == h.FAIL
+        assert check('5.27', c)['status'] == h.FAIL
 
 
 @pytest.mark.parametrize('user,status', [('node', h.PASS), ('1000:1000', h.PASS), ('', h.FAIL), ('root', h.FAIL),
@@ -490,7 +512,104 @@ def test_non_root_user(user, status):
 def test_image_pinned(image, status):
     c = copy.deepcopy(MAIN)
     c['Config']['Image'] = image
-    assert check('N8N-4', c)['status'] == status
+    assert check('5.28', c)['status'] == status
+
+
+def test_a_container_must_run_the_image_its_tag_names_now():
+    old, new = 'sha256:' + 'a' * 64, 'sha256:' + 'b' * 64
+    c = dict(copy.deepcopy(MAIN), Image=old)
+    moved = check('5.28', c, dict(HOST, images={'local/n8n:2.41.1': new}))
+    assert moved['status'] == h.FAIL and 'now names bbbbbbbbbbbb but the container runs aaaaaaaaaaaa' in moved['detail']
+    same = check('5.28', c, dict(HOST, images={'local/n8n:2.41.1': old}))
+    assert same['status'] == h.PASS and same['detail'] == 'local/n8n:2.41.1 (the image it names now)'
+    assert check('5.28', c, dict(HOST, images={'local/n8n:2.41.1': None}))['status'] == h.PASS  # tag gone: pin only
+
+
+def test_an_old_n8n_4_waiver_is_refused_naming_5_28():
+    with pytest.raises(ValueError, match=r'waiver N8N-4 names no control of the audit \(N8N-4 is now 5\.28'):
+        h.evaluate([MAIN], HOST, [dict(id='N8N-4', reason='pinned by digest elsewhere')])
+
+
+# --- the controls CIS v1.6.0 added to what this audit had ---
+
+@pytest.mark.parametrize('engine,status,text', [
+    (ENGINE, h.PASS, 'swarm mode inactive'), (dict(ENGINE, swarm='active'), h.FAIL, 'docker swarm leave'),
+    (dict(ENGINE, swarm='locked'), h.FAIL, 'swarm mode locked'), (dict(error='docker info failed'), h.NA, 'failed'),
+    (None, h.NA, 'engine not read')])
+def test_swarm_mode_is_a_host_control(engine, status, text):
+    result = next(r for r in h.evaluate([MAIN], dict(HOST, engine=engine)) if r['id'] == '5.1')
+    assert result['service'] == 'host' and result['status'] == status and text in result['detail']
+
+
+def test_selinux_applies_where_the_host_or_the_daemon_runs_it():
+    assert check('5.3', MAIN)['status'] == h.NA
+    selinux = dict(HOST, selinux_enabled=True)
+    unlabelled = check('5.3', MAIN, selinux)
+    assert unlabelled['status'] == h.FAIL and 'runs without --selinux-enabled' in unlabelled['detail']
+    daemon = dict(HOST, engine=dict(ENGINE, security_options=['name=selinux', 'name=seccomp,profile=builtin']))
+    labelled = dict(copy.deepcopy(MAIN), ProcessLabel='system_u:system_r:container_t:s0:c1,c2')
+    assert check('5.3', labelled, daemon)['status'] == h.PASS
+    assert check('5.3', MAIN, daemon)['detail'] == 'no SELinux label'
+    disabled = changed(labelled, SecurityOpt=['label=disable'])
+    assert check('5.3', disabled, selinux)['status'] == h.FAIL
+
+
+@pytest.mark.parametrize('process,status', [
+    ('/usr/sbin/sshd -D', h.FAIL), ('sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups', h.FAIL),
+    ('sshd: root@pts/0', h.FAIL), ('node sshd-like-name.js', h.PASS), ('/usr/bin/ssh-agent', h.PASS)])
+def test_sshd_among_the_containers_processes(process, status):
+    host = dict(HOST, processes={'n8n-n8n-1': ['tini -- /docker-entrypoint.sh', process]})
+    assert check('5.7', MAIN, host)['status'] == status
+
+
+def test_sshd_is_na_when_the_processes_were_not_read_and_never_shows_a_command_line():
+    assert check('5.7', MAIN, dict(HOST, processes={}))['detail'] == 'processes not read'
+    assert check('5.7', MAIN, dict(HOST, processes={'n8n-n8n-1': 'not running'}))['status'] == h.NA
+    leaky = dict(HOST, processes={'n8n-n8n-1': ['/usr/sbin/sshd -D -o Password=' + SECRET]})
+    result = check('5.7', MAIN, leaky)
+    assert result['status'] == h.FAIL and SECRET not in json.dumps(result)
+
+
+# `docker top` as the CLI prints it: tabwriter columns at least 20 wide, the command line last
+DOCKER_TOP = ''.join(''.join(cell.ljust(20) for cell in row[:-1]) + row[-1] + '\n' for row in (
+    ('UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD'),
+    ('999', '2561', '2540', '0', '10:01', '?', '00:00:01', 'redis-server *:6379'),
+    ('root', '2600', '2540', '0', '10:02', '?', '00:00:00', '/usr/sbin/sshd -D')))
+
+
+def test_parse_docker_top_keeps_whole_command_lines():
+    assert h.parse_docker_top(DOCKER_TOP) == ['redis-server *:6379', '/usr/sbin/sshd -D']
+    assert h.parse_docker_top(DOCKER_TOP.splitlines()[0]) == []
+    with pytest.raises(ValueError, match='no CMD column'):
+        h.parse_docker_top('Error: No such container')
+
+
+def test_only_the_ports_a_service_needs_are_published():
+    assert check('5.9', MAIN)['detail'] == 'publishes 5678/tcp only (needed)'
+    assert check('5.9', REDIS)['detail'] == 'publishes no ports'  # 6379 exposed, not published
+    redis = published(REDIS, ('127.0.0.1', '6379'))
+    redis['NetworkSettings']['Ports'] = redis['HostConfig']['PortBindings'] = {
+        '6379/tcp': [dict(HostIp='127.0.0.1', HostPort='6379')]}
+    result = check('5.9', redis)
+    assert result['status'] == h.FAIL and result['detail'] == 'publishes 6379/tcp, not needed by redis (needed: none)'
+    assert check('5.9', redis, dict(HOST, needed_ports={'redis': [6379]}))['status'] == h.PASS
+    assert check('5.9', redis, dict(HOST, needed_ports={'redis': '6379/tcp'}))['status'] == h.PASS
+    assert check('5.9', MAIN, dict(HOST, needed_ports={}))['status'] == h.FAIL
+
+
+def test_an_overridden_ulimit_is_for_a_person_to_judge_and_not_scored():
+    assert check('5.19', MAIN)['status'] == h.PASS
+    c = changed(MAIN, Ulimits=[dict(Name='nofile', Soft=65536, Hard=65536)])
+    result = check('5.19', c)
+    assert result['status'] == h.MANUAL and 'overrides nofile=65536:65536' in result['detail']
+    assert h.score(h.evaluate([c], HOST))['manual'] == 3  # 5.19 here, 5.23 and 5.24 on the host
+
+
+def test_docker_exec_options_are_checked_by_hand():
+    results = {r['id']: r for r in h.evaluate([MAIN], HOST) if r['service'] == 'host'}
+    assert results['5.23']['status'] == results['5.24']['status'] == h.MANUAL
+    assert '--privileged' in results['5.23']['detail'] and '--user root' in results['5.24']['detail']
+    assert 'auditd' in results['5.23']['detail']
 
 
 def with_secret(c, where):
@@ -579,49 +698,104 @@ def test_listening_failure_names_the_socket():
 
 def test_waivers_by_control_container_and_compose_service():
     containers = [unhardened(c) for c in REAL_INSPECT]
-    waivers = [dict(id='5.12', reason='all of them'), dict(id='N8N-2@n8n-postgres-1', reason='entrypoint drops root'),
-               dict(id='5.28@redis', reason='by compose service')]
+    waivers = [dict(id='5.13', reason='all of them'), dict(id='N8N-2@n8n-postgres-1', reason='entrypoint drops root'),
+               dict(id='5.29@redis', reason='by compose service')]
     results = h.evaluate(containers, HOST, waivers)
     waived = statuses(results, h.WAIVED)
-    assert '5.12@n8n-n8n-1' in waived and '5.12@n8n-redis-1' in waived and 'N8N-2@n8n-postgres-1' in waived
-    assert '5.28@n8n-redis-1' in waived and '5.28@n8n-postgres-1' not in waived and 'N8N-2@n8n-redis-1' not in waived
+    assert '5.13@n8n-n8n-1' in waived and '5.13@n8n-redis-1' in waived and 'N8N-2@n8n-postgres-1' in waived
+    assert '5.29@n8n-redis-1' in waived and '5.29@n8n-postgres-1' not in waived and 'N8N-2@n8n-redis-1' not in waived
     reasons = {r['reason'] for r in results if r['status'] == h.WAIVED}
     assert reasons == {'all of them', 'entrypoint drops root', 'by compose service'}
 
 
 def test_waiving_a_pass_keeps_it_a_pass_and_unused_waivers_are_named():
-    waivers = [dict(id='5.4', reason='never privileged anyway'), dict(id='5.99', reason='typo')]
+    waivers = [dict(id='5.5', reason='never privileged anyway'), dict(id='5.13@n8n-gone-1', reason='removed')]
     results = h.evaluate([MAIN], HOST, waivers)
-    assert check('5.4', MAIN)['status'] == h.PASS and 'reason' not in next(r for r in results if r['id'] == '5.4')
-    assert h.unused_waivers(results, waivers) == ['5.99']
+    assert check('5.5', MAIN)['status'] == h.PASS and 'reason' not in next(r for r in results if r['id'] == '5.5')
+    assert h.unused_waivers(results, waivers) == ['5.13@n8n-gone-1']
+
+
+@pytest.mark.parametrize('waiver_id', ['5.99', '5.0', '7.1', 'N8N-7', 'cis-5.13', '5.13@'])
+def test_a_waiver_naming_no_control_is_refused_with_the_valid_ids(waiver_id):
+    with pytest.raises(ValueError) as exc:
+        h.evaluate([MAIN], HOST, [dict(id=waiver_id, reason='typo')])
+    message = str(exc.value)
+    assert waiver_id in message
+    if not waiver_id.endswith('@'):
+        assert '5.1 to 5.32, N8N-1, N8N-2, N8N-3, N8N-5, N8N-6' in message and 'CIS Docker Benchmark v1.6.0' in message
+
+
+def test_a_waiver_landing_on_a_control_checked_by_hand_is_named():
+    waivers = [dict(id='5.24', reason='written for the old 5.24, cgroup parent'), dict(id='5.13', reason='ok')]
+    results = h.evaluate([unhardened(MAIN)], HOST, waivers)
+    assert h.unscored_waivers(results, waivers) == ['5.24']
+    assert next(r for r in results if r['id'] == '5.24')['status'] == h.MANUAL
 
 
 def test_a_waiver_needs_a_reason():
     with pytest.raises(ValueError, match='reason'):
-        h.evaluate([MAIN], HOST, [dict(id='5.12', reason=' ')])
+        h.evaluate([MAIN], HOST, [dict(id='5.13', reason=' ')])
 
 
 def test_score_counts_and_percent():
-    results = [dict(status=s) for s in ['pass'] * 5 + ['fail'] * 2 + ['waived', 'na', 'na']]
-    assert h.score(results) == dict(passed=5, failed=2, waived=1, na=2, applicable=7, percent=71.4)
+    results = [dict(status=s) for s in ['pass'] * 5 + ['fail'] * 2 + ['waived', 'na', 'na', 'manual']]
+    assert h.score(results) == dict(passed=5, failed=2, waived=1, na=2, manual=1, applicable=7, percent=71.4)
     assert h.score([dict(status='na')])['percent'] == 100.0
 
 
 def test_table_failures_first_with_summary_and_waiver_reason():
-    results = h.evaluate([unhardened(MAIN)], HOST, [dict(id='5.28', reason='node counts its threads')])
+    results = h.evaluate([unhardened(MAIN)], HOST, [dict(id='5.29', reason='node counts its threads')])
     text = h.table(results, h.score(results))
     lines = text.splitlines()
     assert lines[0].split() == ['CONTROL', 'TITLE', 'SERVICE', 'STATUS', 'DETAIL'] and ' FAIL ' in lines[1]
     assert 'waived: node counts its threads' in text and lines[-1].startswith('score ')
+    assert lines[-1].endswith('2 to check by hand (CIS Docker Benchmark v1.6.0)') and ' MANUAL ' in text
     assert len({line.index('SERVICE') for line in lines[:1]}) == 1 and lines[1].index('n8n-n8n-1') == lines[0].index(
         'SERVICE')
+
+
+GOOD = dict(pids_limit=dict(postgres=512, redis=128, main=1024, worker=1024),
+            cpu_shares=dict(postgres=1024, redis=1024, main=1024, worker=512), threshold=90,
+            waivers=[dict(id='5.2', reason='Docker Desktop applies AppArmor in its VM')])
+
+
+def problems(**changes):
+    args = dict(GOOD, **changes)
+    return h.settings_problems(args['pids_limit'], args['cpu_shares'], args['threshold'], args['waivers'])
+
+
+def test_good_settings_have_no_problem():
+    assert problems() == [] and problems(threshold='0', waivers=[]) == []
+
+
+@pytest.mark.parametrize('changes,expected', [
+    (dict(pids_limit=dict(GOOD['pids_limit'], worker=16)),
+     'hardening_pids_limit must be at least 32 for every service (worker is 16)'),
+    (dict(pids_limit=dict(GOOD['pids_limit'], main='lots')),
+     'hardening_pids_limit must be at least 32 for every service (main is lots)'),
+    (dict(cpu_shares=dict(GOOD['cpu_shares'], redis=1, worker=0)),
+     'hardening_cpu_shares must be at least 2 for every service (redis is 1, worker is 0)'),
+    (dict(threshold=101), 'hardening_audit_threshold must be a percent from 0 to 100 (is 101)'),
+    (dict(threshold='high'), 'hardening_audit_threshold must be a percent from 0 to 100 (is high)'),
+    (dict(waivers=[dict(id='5.13')]), 'hardening_audit_waivers: waiver 5.13 needs a reason'),
+])
+def test_a_refusal_names_only_the_broken_rule(changes, expected):
+    assert problems(**changes) == [expected]
+
+
+def test_every_broken_rule_is_named_once():
+    found = problems(pids_limit=dict(GOOD['pids_limit'], redis=8), threshold=-1,
+                     waivers=[dict(id='5.99', reason='x'), dict(id='N8N-4', reason='y')])
+    assert [p.split(' ', 1)[0] for p in found] == ['hardening_pids_limit', 'hardening_audit_threshold',
+                                                   'hardening_audit_waivers:', 'hardening_audit_waivers:']
+    assert 'waiver 5.99 names no control' in found[2] and 'N8N-4 is now 5.28' in found[3]
 
 
 def test_threshold_message_names_failed_controls():
     results = h.evaluate([unhardened(REDIS)], HOST)
     message = h.threshold_message(h.score(results), 90.0, results)
     assert message.startswith('audit score ') and 'is below the threshold 90 %' in message
-    assert '5.12@n8n-redis-1' in message
+    assert '5.13@n8n-redis-1' in message
 
 
 # --- /proc/net/tcp ---
@@ -667,7 +841,10 @@ def test_no_secret_value_reaches_results_table_or_lint_findings():
     containers = [with_secret(unhardened(c), where) for c in REAL_INSPECT for where in places]
     for i, c in enumerate(containers):
         c['Name'] = '/c%d' % i
-    results = h.evaluate(containers, HOST, [dict(id='N8N-1@c0', reason='test')])
+    # docker top shows command lines, secrets on them included: the audit keeps them to itself
+    host = dict(HOST, processes={'c%d' % i: ['redis-server --requirepass ' + SECRET, '/usr/sbin/sshd -D ' + SECRET]
+                                 for i in range(len(containers))})
+    results = h.evaluate(containers, host, [dict(id='N8N-1@c0', reason='test')])
     summary = h.score(results)
     out = json.dumps(results) + h.table(results, summary) + h.threshold_message(summary, 90, results)
     assert SECRET not in out and out.count('N8N-1') >= len(containers)

@@ -87,9 +87,16 @@ def test_huge_pages_try_from_2gb_of_shared_buffers():
     assert t.huge_pages(2 * GB) == "try"
 
 
-def test_connections_for_n8n_come_from_the_worker_slots():
-    assert t.default_connections("n8n", 2, 10) == 2 * 10 + t.MAIN_CONNECTIONS + t.CONNECTION_HEADROOM
+def test_connections_for_n8n_come_from_the_pools():
+    """main and every worker open at most DB_POSTGRESDB_POOL_SIZE each; concurrency shares them"""
+    assert t.default_connections("n8n", 2) == (2 + 1) * 2 + t.CONNECTION_HEADROOM == 26
+    assert t.default_connections("n8n", 4, pool_size=5) == 5 * 5 + 20
     assert t.default_connections("web", 2, 10) == 200
+
+
+def test_plan_input_rejects_a_bad_pool_size():
+    assert any(e.startswith("pg_tuning_db_pool_size") for e in t.input_errors(dict(
+        memory="1g", cpus=2, profile="n8n", storage="ssd", pg_major=17, max_connections=None, workers=2, pool_size=0)))
 
 
 def test_wal_sizes_per_profile():
@@ -129,7 +136,7 @@ def test_compute_preloads_pg_stat_statements_and_turns_jit_off():
 ])
 def test_bad_inputs_are_named(changes, needle):
     values = dict(memory="1g", cpus=2, profile="n8n", storage="ssd", pg_major=17, max_connections=None, workers=2,
-                  concurrency=10)
+                  pool_size=2)
     values.update(changes)
     errors = t.input_errors(values)
     assert any(needle in e for e in errors), errors
@@ -137,7 +144,7 @@ def test_bad_inputs_are_named(changes, needle):
 
 def test_good_inputs_pass():
     assert t.input_errors(dict(memory="1g", cpus=2, profile="n8n", storage="ssd", pg_major=17, max_connections=None,
-                               workers=2, concurrency=10, host_memory="24g")) == []
+                               workers=2, pool_size=2, host_memory="24g")) == []
 
 
 KNOWN = {"shared_buffers", "work_mem", "statement_timeout", "fsync", "synchronous_commit", "max_connections"}
@@ -177,7 +184,7 @@ def test_plan_refuses_a_budget_above_80_percent_with_the_numbers():
     with pytest.raises(ValueError) as err:
         t.plan("1g", 2, overrides={"work_mem": "64MB"}, known=KNOWN)
     msg = str(err.value)
-    assert "unsafe plan" in msg and "40 connections x work_mem 64MB" in msg and "80 % of the postgres container's 1GB" in msg
+    assert "unsafe plan" in msg and "26 connections x work_mem 64MB" in msg and "80 % of the postgres container's 1GB" in msg
 
 
 def test_plan_budget_check_can_be_disabled():

@@ -36,14 +36,13 @@ def test_memory_budget_fits_a_larger_host():
     assert w.memory_budget(LIMITS, 5, "8g")["ok"]
 
 
-def test_connection_budget_counts_slots_main_and_headroom():
-    c = w.connection_budget(5, 10, 40)
-    assert c["needed"] == 70 and not c["ok"]
-    assert c["message"] == ("5 workers x concurrency 10 + 10 (main) + 10 (headroom) = 70 connections above "
-                            "max_connections 40; raise it first: ansible-playbook playbooks/tune_postgres.yml "
-                            "-e pg_tuning_max_connections=70, then scale again")
-    assert "raise it" not in w.connection_budget(2, 10, 40)["message"]
-    assert w.connection_budget(2, 10, 40)["ok"]
+def test_connection_budget_counts_pools_and_headroom():
+    c = w.connection_budget(10, 2, 40)
+    assert c["needed"] == 42 and not c["ok"]
+    assert c["message"] == ("(10 workers + 1 main) x pool 2 + 20 (ours) = 42 connections above max_connections 40; "
+                            "raise it first: ansible-playbook playbooks/tune_postgres.yml -e pg_tuning_workers=10 "
+                            "(or -e pg_tuning_max_connections=42), then scale again")
+    assert w.connection_budget(4, 2, 40)["ok"] and "raise it" not in w.connection_budget(4, 2, 40)["message"]
 
 
 def test_max_replicas_fills_the_budget():
@@ -96,8 +95,8 @@ def test_flapping_queue_does_not_flap_replicas():
 
 def test_sizing_table_rows():
     rows = w.sizing_table(["4g", "8g"], LIMITS, 10)
-    assert rows == [dict(host="4g", workers=1, slots=10, max_connections=30),
-                    dict(host="8g", workers=8, slots=80, max_connections=100)]
+    assert rows == [dict(host="4g", workers=1, slots=10, max_connections=24),
+                    dict(host="8g", workers=8, slots=80, max_connections=38)]
 
 
 def test_node_heap_is_three_quarters_of_the_worker_limit():
