@@ -49,6 +49,7 @@ class FilterModule:
         return {
             "hardening_lint": _lint,
             "hardening_audit_score": _score,
+            "hardening_settings_problems": hardening.settings_problems,
             "hardening_daemon_log_config": _daemon_log_config,
             "hardening_app_role_plan": _app_role_plan,
             "hardening_app_role_name_problem": hardening.app_role_name_problem,

@@ -11,14 +11,20 @@ short_description: Audit the running n8n stack against CIS Docker Benchmark sect
 version_added: 0.4.0
 author: n8n_ops maintainers (!UNKNOWN)
 description:
-  - Reads, read-only, C(docker inspect) of every container of a Compose project, the host's listening TCP sockets
-    (C(/proc/net/tcp) and C(/proc/net/tcp6)), the modes of the given files and whether AppArmor is enabled, and
-    scores them against CIS Docker Benchmark v1.6 section 5 (controls 5.1, 5.3-5.5, 5.7, 5.9-5.17, 5.19-5.21,
-    5.24-5.26, 5.28-5.31, numbers and titles kept) and the collection's own controls C(N8N-1) to C(N8N-6) - no
-    secret in container config, non-root user, log rotation, pinned image, file modes, nothing listening beyond
-    loopback on the published ports.
-  - One result per container and control (pass, fail, na or waived), two for the host. The score is the share of
-    passing results among the applicable ones (pass plus fail); waived and not applicable results do not count.
+  - Reads, read-only, C(docker inspect) of every container of a Compose project, C(docker top) of each running one
+    (the host's view of its processes; nothing is run inside a container), C(docker info) (swarm mode, the
+    daemon's security options), C(docker image inspect) of the images the containers name, the host's listening
+    TCP sockets (C(/proc/net/tcp) and C(/proc/net/tcp6)), the modes of the given files and whether AppArmor and
+    SELinux are enabled, and scores them against every control of CIS Docker Benchmark v1.6.0 section 5 (5.1 to
+    5.32, its numbers and titles - the numbering docker-bench-security reports since 1.6.1) and the collection's
+    own controls C(N8N-1), C(N8N-2), C(N8N-3), C(N8N-5) and C(N8N-6) - no secret in container config, non-root
+    user, log rotation, file modes, nothing listening beyond loopback on the published ports. C(N8N-4), the
+    pinned image, is CIS C(5.28) now.
+  - One result per container and control, five for the host (C(5.1), C(5.23), C(5.24), C(N8N-5), C(N8N-6)).
+    A result is C(pass), C(fail), C(waived) (a failure a waiver accepts), C(na) (does not apply here, e.g.
+    AppArmor on a host without it) or C(manual) (cannot be decided from the running state - C(5.23) and C(5.24),
+    C(docker exec) options, and an overridden ulimit, C(5.19) - the detail says what to check). The score is the
+    share of passing results among the applicable ones (pass plus fail); waived, na and manual do not count.
   - The controls are pure functions (C(module_utils/hardening.py)); this module gathers the facts, applies the
     waivers, writes the JSON report atomically and fails below O(threshold).
   - No secret value is ever returned, shown or written - results name the variable or the place, never its value.
@@ -60,9 +66,13 @@ options:
     default: []
   waivers:
     description:
-      - Failing controls accepted, each with the reason. C(id) is a control id (C(5.12)) for every container, or
-        C(<control>@<container or compose service>) (C(5.12@n8n-redis-1), C(5.12@n8n-worker)). A waived failure
+      - Failing controls accepted, each with the reason. C(id) is a control id (C(5.13)) for every container, or
+        C(<control>@<container or compose service>) (C(5.13@n8n-redis-1), C(5.13@n8n-worker)). A waived failure
         shows as C(waived) with its reason; a waiver on a passing control changes nothing.
+      - An id that is no control of the audit fails the module, naming the valid ids. The ids follow CIS Docker
+        Benchmark v1.6.0; before this collection followed it they were one lower (AppArmor was C(5.1), now
+        C(5.2)), so a waiver written then names another control now - the module warns when a waiver lands on a
+        control that is only checked by hand.
     type: list
     elements: dict
     default: []
@@ -80,10 +90,17 @@ options:
     type: float
     default: 90
   published_allowed:
-    description: Host addresses published ports may be bound to (control C(5.13)) and listen on (C(N8N-6)).
+    description: Host addresses published ports may be bound to (control C(5.14)) and listen on (C(N8N-6)).
     type: list
     elements: str
     default: ['127.0.0.1', '::1']
+  needed_ports:
+    description:
+      - The container ports each compose service needs published (control C(5.9)), as C(5678/tcp) or C(5678).
+        Any other published port fails C(5.9) for that container.
+      - Not set, the stack's needs - C(5678/tcp) for the compose service C(n8n) (main's editor, API and webhooks),
+        nothing for the others.
+    type: dict
   output_json:
     description: Write the report (summary, results, failed controls) here as JSON, atomically, mode 0640.
     type: path
@@ -93,7 +110,7 @@ options:
     default: docker
 notes:
   - Supports check mode; it only reads. In check mode the report is not written.
-  - CIS 5.14 asks for C(on-failure) with at most 5 retries; C(unless-stopped) and C(always) pass too, because n8n
+  - CIS 5.15 asks for C(on-failure) with at most 5 retries; C(unless-stopped) and C(always) pass too, because n8n
     must come back by itself after a host reboot.
 seealso:
   - name: CIS Docker Benchmark
@@ -111,8 +128,8 @@ EXAMPLES = r'''
       - {path: /opt/n8n/.env, max_mode: "0600", kind: file}
       - {path: /opt/n8n/secrets, max_mode: "0700", kind: dir}
     waivers:
-      - id: 5.1
-        reason: WSL2 has no AppArmor
+      - id: "5.2"
+        reason: Docker Desktop's VM applies its own AppArmor profile; not visible from the distro
       - id: N8N-2@postgres
         reason: the official postgres image starts as root to fix its data directory, then drops to postgres
     output_json: /opt/n8n/audit.json
@@ -128,10 +145,10 @@ results:
   type: list
   elements: dict
 summary:
-  description: C(passed), C(failed), C(waived), C(na), C(applicable) (passed plus failed) and C(percent).
+  description: C(passed), C(failed), C(waived), C(na), C(manual), C(applicable) (passed plus failed) and C(percent).
   returned: when containers were found
   type: dict
-  sample: {passed: 95, failed: 14, waived: 4, na: 5, applicable: 109, percent: 87.2}
+  sample: {passed: 95, failed: 14, waived: 4, na: 5, manual: 2, applicable: 109, percent: 87.2}
 table:
   description: The human table, failures first, and the summary line.
   returned: when containers were found
@@ -141,7 +158,12 @@ failed_controls:
   returned: when containers were found
   type: list
   elements: str
-  sample: [5.12@n8n-redis-1, N8N-2@n8n-postgres-1]
+  sample: [5.13@n8n-redis-1, N8N-2@n8n-postgres-1]
+benchmark:
+  description: The benchmark whose numbers and titles the C(5.x) controls carry.
+  returned: when containers were found
+  type: str
+  sample: CIS Docker Benchmark v1.6.0
 containers:
   description: The names of the containers audited.
   returned: when containers were found
@@ -168,6 +190,9 @@ from ansible_collections.n8n_ops.stack.plugins.module_utils.fileutil import atom
 
 PROC_NET_TCP = ('/proc/net/tcp', '/proc/net/tcp6')
 APPARMOR_ENABLED = '/sys/module/apparmor/parameters/enabled'
+SELINUX_ENFORCE = '/sys/fs/selinux/enforce'  # there (0 permissive, 1 enforcing) only where SELinux is enabled
+# swarm mode (5.1) and the daemon's security options (5.3), as one JSON object
+DOCKER_INFO_FORMAT = '{"swarm": {{json .Swarm.LocalNodeState}}, "security_options": {{json .SecurityOptions}}}'
 DOCKER_TIMEOUT = 60
 REPORT_MODE = 0o640
 
@@ -210,6 +235,42 @@ def project_containers(docker, project):
     return [c for c in inspected if c not in one_off], [hardening.container_name(c) for c in one_off]
 
 
+def engine_facts(docker):
+    """docker info: the swarm state and the daemon's security options; {'error': ...} when it cannot be read."""
+    try:
+        facts = json.loads(docker('info', '--format', DOCKER_INFO_FORMAT))
+    except (AuditError, ValueError) as exc:
+        return dict(error=str(exc)[:300])
+    return facts if isinstance(facts, dict) else dict(error='docker info answered %r' % (facts,))
+
+
+def container_processes(docker, containers):
+    """Container name -> the command line of each process (docker top), or why they were not read. Kept here:
+    a command line can hold a secret, so none is returned."""
+    found = {}
+    for c in containers:
+        name = hardening.container_name(c)
+        if not (c.get('State') or {}).get('Running', True):
+            found[name] = 'not running'
+            continue
+        try:
+            found[name] = hardening.parse_docker_top(docker('top', c.get('Id') or name))
+        except (AuditError, ValueError) as exc:
+            found[name] = str(exc)[:300]
+    return found
+
+
+def image_ids(docker, containers):
+    """Image reference of each container -> the id it names now (None when the engine has no such image)."""
+    ids = {}
+    for ref in sorted({str((c.get('Config') or {}).get('Image') or '') for c in containers} - {''}):
+        try:
+            ids[ref] = docker('image', 'inspect', '--format', '{{.Id}}', ref).strip() or None
+        except AuditError:
+            ids[ref] = None
+    return ids
+
+
 def read_text(path):
     try:
         with open(path, encoding='ascii', errors='replace') as f:
@@ -224,6 +285,10 @@ def listening_sockets():
 
 def apparmor_enabled():
     return read_text(APPARMOR_ENABLED).strip() == 'Y'
+
+
+def selinux_enabled():
+    return read_text(SELINUX_ENFORCE).strip() in ('0', '1')
 
 
 def parse_mode(value):
@@ -278,6 +343,7 @@ ARGUMENT_SPEC = dict(
     )),
     threshold=dict(type='float', default=90.0),
     published_allowed=dict(type='list', elements='str', default=['127.0.0.1', '::1']),
+    needed_ports=dict(type='dict'),
     output_json=dict(type='path'),
     docker_cli=dict(type='str', default='docker'),
 )
@@ -298,7 +364,9 @@ def gather(module, docker):
                          'label=com.docker.compose.project=%s): deploy the stack first, or set project_name to its '
                          'Compose project name' % (p['project_name'], p['project_name']), commands=docker.commands)
     host = dict(listening=listening_sockets(), files=files, apparmor_enabled=apparmor_enabled(),
-                published_allowed=p['published_allowed'], secrets=p['secrets'])
+                selinux_enabled=selinux_enabled(), engine=engine_facts(docker),
+                processes=container_processes(docker, containers), images=image_ids(docker, containers),
+                published_allowed=p['published_allowed'], needed_ports=p['needed_ports'], secrets=p['secrets'])
     return containers, host
 
 
@@ -308,19 +376,23 @@ def main():
     if not 0 <= p['threshold'] <= 100:
         module.fail_json(msg='threshold must be a percent from 0 to 100, got %s' % p['threshold'])
     docker = Docker(p['docker_cli'])
+    problems = [w for w in map(hardening.waiver_problem, p['waivers']) if w]
+    if problems:  # before any docker command: a waiver for a control that does not exist is a mistake to fix
+        module.fail_json(msg='; '.join(problems), commands=docker.commands, benchmark=hardening.BENCHMARK)
     containers, host = gather(module, docker)
-    try:
-        results = hardening.evaluate(containers, host, p['waivers'])
-    except ValueError as exc:
-        module.fail_json(msg=str(exc), commands=docker.commands)
+    results = hardening.evaluate(containers, host, p['waivers'])
     for waiver in hardening.unused_waivers(results, p['waivers']):
-        module.warn('waiver %s matches no control of this stack' % waiver)
+        module.warn('waiver %s matches no container of this stack' % waiver)
+    for waiver in hardening.unscored_waivers(results, p['waivers']):
+        module.warn('waiver %s names a control that is only checked by hand here, so it changes nothing - written '
+                    'for the numbering before %s? (docs/HARDENING.md: old -> new)' % (waiver, hardening.BENCHMARK))
     summary = hardening.score(results)
     out = dict(changed=False, results=results, summary=summary, table=hardening.table(results, summary),
                failed_controls=hardening.failed_controls(results), commands=docker.commands,
-               containers=sorted(hardening.container_name(c) for c in containers))
+               containers=sorted(hardening.container_name(c) for c in containers), benchmark=hardening.BENCHMARK)
     if p['output_json'] and not module.check_mode:
-        report = dict(project=p['project_name'], threshold=p['threshold'], summary=summary, results=results,
+        report = dict(project=p['project_name'], threshold=p['threshold'], benchmark=hardening.BENCHMARK,
+                      summary=summary, results=results,
                       failed_controls=out['failed_controls'], time=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
         try:
             write_report(p['output_json'], report)
