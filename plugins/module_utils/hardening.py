@@ -571,6 +571,7 @@ def _allowed(address, allowed):
 
 # --- one function per container control: (status, detail) ---
 
+
 def apparmor_profile(c, host):
     if not host.get('apparmor_enabled'):
         return NA, 'the host has no AppArmor'
@@ -679,8 +680,8 @@ def only_needed_ports(c, host):
         return PASS, 'publishes no ports'
     extra = [p for p in published if p not in needed]
     if extra:
-        return FAIL, 'publishes %s, not needed by %s (needed: %s)' % (', '.join(extra), service or 'this container',
-                                                                     ', '.join(needed) or 'none')
+        return FAIL, 'publishes %s, not needed by %s (needed: %s)' % (
+            ', '.join(extra), service or 'this container', ', '.join(needed) or 'none')
     return PASS, 'publishes %s only (needed)' % ', '.join(published)
 
 
@@ -885,6 +886,7 @@ def container_results(c, host):
 
 # --- host controls ---
 
+
 def swarm_mode(host):
     """`docker info`'s Swarm.LocalNodeState: the stack runs under Compose and needs no swarm."""
     engine = host.get('engine') or {}
@@ -909,6 +911,7 @@ def host_results(containers, host):
             _result('5.24', HOST, MANUAL, EXEC_MANUAL % '--user root'),
             _result('N8N-5', HOST, *file_modes(host)),
             _result('N8N-6', HOST, *listening_beyond_loopback(containers, host))]
+
 
 def _file_problem(f):
     path, want = f.get('path'), int(f.get('want_max_mode') or 0)
@@ -952,9 +955,8 @@ def listening_beyond_loopback(containers, host):
     return PASS, 'port %s listens on loopback or allowed addresses only' % ', '.join(map(str, ports))
 
 
-
-
 # --- waivers, score, table ---
+
 
 def control_ids_text():
     """The valid control ids, short: '5.1 to 5.32, N8N-1, N8N-2, ...'."""
@@ -1072,8 +1074,8 @@ def threshold_message(summary, threshold, results):
         summary['percent'], threshold, ', '.join(failed) or 'none')
 
 
-
 # --- the hardening role's settings ---
+
 
 def _below(values, least):
     """{service: value} of the values that are not whole numbers >= least."""
@@ -1113,6 +1115,7 @@ def settings_problems(pids_limit, cpu_shares, threshold, waivers):
     return problems
 
 # --- /proc/net/tcp ---
+
 
 def _hex_address(text):
     """/proc/net/tcp{,6} address: IPv4 as one little-endian 32-bit word, IPv6 as four of them."""

@@ -21,8 +21,9 @@ def resolved(names, extra):
 def test_worker_defaults_are_the_stacks():
     stack = defaults('stack')
     got = resolved(['worker_scaling_replicas', 'worker_scaling_concurrency', 'worker_scaling_memory'], stack)
-    assert [str(v) for v in got.values()] == [str(stack['stack_worker_replicas']), str(stack['stack_worker_concurrency']),
-                                             stack['stack_memory_limits']['worker']]
+    want = [str(stack['stack_worker_replicas']), str(stack['stack_worker_concurrency']),
+            stack['stack_memory_limits']['worker']]
+    assert [str(v) for v in got.values()] == want
     assert float(defaults('worker_scaling')['worker_scaling_cpus']) == 0
 
 
@@ -35,5 +36,6 @@ def test_an_inventory_value_of_the_stack_is_followed():
 def test_without_the_stacks_variables_the_stacks_defaults_apply():
     stack = defaults('stack')
     got = resolved(['worker_scaling_replicas', 'worker_scaling_concurrency', 'worker_scaling_memory'], {})
-    assert [str(v) for v in got.values()] == [str(stack['stack_worker_replicas']), str(stack['stack_worker_concurrency']),
-                                             stack['stack_memory_limits']['worker']]
+    want = [str(stack['stack_worker_replicas']), str(stack['stack_worker_concurrency']),
+            stack['stack_memory_limits']['worker']]
+    assert [str(v) for v in got.values()] == want

@@ -281,7 +281,7 @@ def test_identical_distributions_are_never_a_regression(seed):
     rng = random.Random(seed)
 
     def draw(n):
-        return runs(*[(2500 * math.exp(rng.gauss(0, 0.15)), 3.0 * math.exp(rng.gauss(0, 0.2))) for _ in range(n)])
+        return runs(*[(2500 * math.exp(rng.gauss(0, 0.15)), 3.0 * math.exp(rng.gauss(0, 0.2))) for dummy in range(n)])
 
     for n in (3, 6):
         g = t.gate({w: draw(n) for w in ("a", "b", "c")}, {w: draw(n) for w in ("a", "b", "c")}, floor=0.05, looks=4)
@@ -344,7 +344,7 @@ def test_gate_runs_splits_the_interleaved_records_by_side():
 
 def interleaved(rounds, baseline=(2600, 3.0), candidate=(2500, 3.1), spread=0.12, workloads=("tpcb-like", "n8n")):
     rng, flat = random.Random(rounds), []
-    for _ in range(rounds):
+    for dummy in range(rounds):
         for side, (tps, p95) in (("baseline", baseline), ("candidate", candidate)):
             for w in workloads:
                 flat += records(side, w, (tps * math.exp(rng.gauss(0, spread)), p95 * math.exp(rng.gauss(0, spread))))
