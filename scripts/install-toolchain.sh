@@ -3,16 +3,18 @@
 # the collections are unpacked from the PyPI `ansible` wheel. Idempotent: a stamp of the inputs' hash.
 source "$(dirname "$0")/common.sh"
 
-find_python312() {
+find_python312() {  # 3.12 or newer (ansible-core 2.21 runs on 3.12 to 3.14)
   local p
   if command -v pyenv >/dev/null 2>&1 && p=$(PYENV_VERSION=3.12.1 pyenv which python3 2>/dev/null); then
     printf '%s\n' "$p"; return
   fi
-  for p in python3.12 /usr/bin/python3.12 /usr/local/bin/python3.12; do
-    command -v "$p" >/dev/null 2>&1 && "$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null \
+  for p in python3.12 python3.13 python3.14 /usr/bin/python3.12 /usr/bin/python3.13 /usr/local/bin/python3.12 python3; do
+    command -v "$p" >/dev/null 2>&1 && "$p" -c 'import sys; assert (3, 12) <= sys.version_info[:2] <= (3, 14)' 2>/dev/null \
       && { command -v "$p"; return; }
   done
-  die "Python 3.12 not found (ansible-core 2.21 needs it): install python3.12 or pyenv 3.12.1"
+  die "Python 3.12 or newer not found: ansible-core 2.21 needs it, and Debian 12 ships 3.11. Install one (pyenv:
+  'pyenv install 3.12', or a python3.12/python3.13 package your distribution offers), make it reachable as python3.12
+  or python3.13 (or through pyenv), then run this again"
 }
 
 # ansible-test sanity runs shellcheck on our scripts only when it is installed.
