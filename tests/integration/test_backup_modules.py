@@ -112,8 +112,8 @@ def test_pg_dump_killed_midway_leaves_nothing(containers, run_module, tmp_path):
     locker.stdin.flush()
     killed = []
 
-    def kill_pg_dump():
-        killed.append(docker('exec', PG17, 'pkill', '-9', '-x', 'pg_dump', check=False).returncode == 0)
+    def kill_pg_dump():  # the dump itself (pg_dump -w ...), never the module's `pg_dump --version` probe
+        killed.append(docker('exec', PG17, 'pkill', '-9', '-f', '^pg_dump -w ', check=False).returncode == 0)
         return killed[-1]
 
     killer = threading.Thread(target=wait_for, args=(kill_pg_dump,), kwargs={'timeout': 60, 'what': 'pg_dump'})
