@@ -1210,7 +1210,11 @@ def _b64(raw):
 def scram_sha256_verifier(password, salt, iterations=SCRAM_ITERATIONS):
     """PostgreSQL's stored form of a SCRAM-SHA-256 password (pg_authid.rolpassword), computed here so the password
     itself never travels in SQL (a server logging statements would keep it). ASCII passwords only: PostgreSQL's
-    SASLprep leaves them as they are."""
+    SASLprep leaves them as they are.
+
+    Not scramp (PyPI, RFC 7677): this runs in the controller's Python, and a collection installed from Galaxy brings
+    no Python packages; RFC 5802's stored form is PBKDF2 and two HMACs from hashlib. The unit tests check it against
+    a verifier PostgreSQL 17 stored and against scramp's make_auth_info."""
     if not isinstance(password, str) or not password or not all(32 <= ord(ch) < 127 for ch in password):
         raise ValueError('the password must be non-empty printable ASCII')
     salted = hashlib.pbkdf2_hmac('sha256', password.encode('ascii'), salt, iterations)

@@ -917,6 +917,17 @@ def test_scram_verifier_is_what_postgresql_stores():
     assert h.scram_sha256_verifier('pencil', base64.b64decode('t0etDF044faY/5YKVlRR/A==')) == PG_VERIFIER
 
 
+@pytest.mark.parametrize('password', ['pencil', 'a $b #c d', 'x' * 64])
+def test_scram_verifier_agrees_with_scramp(password):
+    scramp = pytest.importorskip('scramp')
+    salt = bytes(range(16))
+    salt_out, stored_key, server_key, iterations = scramp.ScramMechanism('SCRAM-SHA-256').make_auth_info(
+        password, iteration_count=4096, salt=salt)
+    assert h.scram_sha256_verifier(password, salt) == 'SCRAM-SHA-256$%d:%s$%s:%s' % (
+        iterations, base64.b64encode(salt_out).decode(), base64.b64encode(stored_key).decode(),
+        base64.b64encode(server_key).decode())
+
+
 def test_scram_verifier_matches_postgresql_for_a_password_with_spaces_dollar_and_hash():
     stored = ('SCRAM-SHA-256$4096:obj7Wmdpkcx9/Hi6wESrAg==$WqkhxoVjtZ8xLKOy4q0eZy5p9Vi7XRxbVfWZpBGQJzM='
               ':I3ws0i8B+qgH/fd8BLUK/5O1WdoUuqs3fHC0NxyB5bc=')  # CREATE ROLE t3 PASSWORD 'a $b #c d'
