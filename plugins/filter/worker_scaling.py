@@ -37,7 +37,8 @@ def _plan(inputs):
                                               inputs.get('share', worker_scaling.BUDGET_SHARE))
         # for the most workers this plan may run: the count asked for, or the autoscaler's ceiling when higher
         connections = worker_scaling.connection_budget(max(inputs['replicas'], inputs.get('max_replicas') or 0),
-                                                       inputs.get('pool_size') or 2, inputs['max_connections'])
+                                                       inputs.get('pool_size', worker_scaling.pg_tuning.DB_POOL_SIZE),
+                                                       inputs['max_connections'])
     except KeyError as exc:
         raise AnsibleFilterError('worker_scaling_plan: incomplete inputs (missing %s)' % exc, orig_exc=exc)
     except ValueError as exc:

@@ -25,6 +25,7 @@ WORK_MEM_FACTOR = 1.5               # a query may use several work_mem areas (so
 # Every n8n process (main, each worker) opens at most DB_POSTGRESDB_POOL_SIZE connections (n8n's default 2, set
 # explicitly by the stack); a worker's concurrency shares them, it does not add connections.
 DB_POOL_SIZE = 2
+DB_POOL_SIZE_MAX = 100
 # Ours beside n8n's: backups (pg_dump), monitoring, psql, the tuning gate's pgbench clients, db_owner,
 # superuser_reserved_connections (3).
 CONNECTION_HEADROOM = 20
@@ -80,6 +81,11 @@ def format_kb(kb):
 def _floor_mb(kb):
     """Round down to whole MB above 1 MB (PGTune's output style); small values stay in kB."""
     return kb - kb % MB if kb >= MB else kb
+
+
+def pool_size_ok(value):
+    """A DB_POSTGRESDB_POOL_SIZE the budgets accept (one bound for the stack, pg_tuning and worker_scaling)."""
+    return _is_int(value) and 1 <= value <= DB_POOL_SIZE_MAX
 
 
 def n8n_connections(workers, pool_size=DB_POOL_SIZE):
@@ -265,8 +271,8 @@ def input_errors(v):
         ('pg_tuning_max_connections', v.get('max_connections'), lambda x: x is None or (_is_int(x) and 10 <= x <= 10000),
          'empty (derived from the workers) or an integer from 10 to 10000'),
         ('stack_worker_replicas', v.get('workers'), lambda x: _is_int(x) and 0 <= x <= 100, 'an integer from 0 to 100'),
-        ('pg_tuning_db_pool_size', v.get('pool_size', DB_POOL_SIZE), lambda x: _is_int(x) and 1 <= x <= 100,
-         'an integer from 1 to 100 (DB_POSTGRESDB_POOL_SIZE)'),
+        ('pg_tuning_db_pool_size', v.get('pool_size', DB_POOL_SIZE), pool_size_ok,
+         'an integer from 1 to %d (DB_POSTGRESDB_POOL_SIZE)' % DB_POOL_SIZE_MAX),
     ]
     for name, value, ok, what in checks:
         if not ok(value):

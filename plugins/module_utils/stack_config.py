@@ -4,6 +4,7 @@ import posixpath
 import re
 import secrets
 
+from ansible_collections.n8n_ops.stack.plugins.module_utils.pg_tuning import DB_POOL_SIZE_MAX
 from ansible_collections.n8n_ops.stack.plugins.module_utils.worker_scaling import MAX_REPLICAS
 
 # .env name -> role variable that may supply it
@@ -132,7 +133,7 @@ def input_errors(values):
         if isinstance(val, (dict, list)):
             errors.append("stack_n8n_extra_env.%s must be a scalar" % key)
     for name, low, high in (("stack_worker_replicas", 1, MAX_REPLICAS), ("stack_worker_concurrency", 1, 100),
-                            ("stack_db_pool_size", 1, 100), ("stack_n8n_port", 1, 65535),
+                            ("stack_db_pool_size", 1, DB_POOL_SIZE_MAX), ("stack_n8n_port", 1, 65535),
                             ("stack_ready_timeout", 10, 3600)):
         value = values.get(name)
         if value is not None and not low <= int(value) <= high:

@@ -52,6 +52,8 @@ def input_errors(v):
         ('worker_scaling_cpus', v.get('cpus'), _cpus_ok, 'empty or a number of CPUs above 0 (e.g. 0.5)'),
         ('worker_scaling_heap_share', v.get('heap_share', 0.75), _share_ok, 'a share above 0 and at most 1 (e.g. 0.75)'),
         ('worker_scaling_memory_share', v.get('share', BUDGET_SHARE), _share_ok, 'a share above 0 and at most 1'),
+        ('stack_db_pool_size', v.get('pool_size', pg_tuning.DB_POOL_SIZE), pg_tuning.pool_size_ok,
+         'an integer from 1 to %d (DB_POSTGRESDB_POOL_SIZE)' % pg_tuning.DB_POOL_SIZE_MAX),
     ]
     for name, value, ok, what in checks:
         if not ok(value):

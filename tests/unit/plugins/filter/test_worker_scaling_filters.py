@@ -61,3 +61,9 @@ def test_decide_filter_reads_a_templated_cool_down():
     d = FILTERS["worker_scaling_decide"]({"waiting": 0, "active": 0}, 3, 5, 1, 3, "12.7", 20)
     assert d["action"] == "none" and "cool-down" in d["reason"]
     assert FILTERS["worker_scaling_decide"]({"waiting": 0, "active": 0}, 3, 5, 1, 3, "", 20)["target"] == 2
+
+
+def test_plan_filter_refuses_a_bad_pool_size_naming_it():
+    p = FILTERS["worker_scaling_plan"](dict(PLAN, pool_size="abc"))
+    assert p["errors"] == ["stack_db_pool_size must be an integer from 1 to 100 (DB_POSTGRESDB_POOL_SIZE), got 'abc'"]
+    assert FILTERS["worker_scaling_plan"](dict(PLAN, pool_size="0"))["errors"][0].startswith("stack_db_pool_size must be")
