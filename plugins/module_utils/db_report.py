@@ -523,8 +523,10 @@ def build_report(raw, top=10, thresholds=None):
     'indexes', 'bloat', 'explain', 'notices'}."""
     t = dict(THRESHOLDS, **(thresholds or {}))
     meta = raw.get('meta') or {}
-    every = [statement(s) for s in raw.get('statements') or []]
-    statements = [s for s in every if not own_tooling(s['query'])]
+    statements, ours = [], []
+    for row in raw.get('statements') or []:
+        s = statement(row)
+        (ours if own_tooling(s['query']) else statements).append(s)
     tables = raw.get('tables') or []
     indexes = raw.get('indexes') or []
     return dict(
@@ -533,8 +535,7 @@ def build_report(raw, top=10, thresholds=None):
         pg_stat_statements=raw.get('pg_stat_statements') or {},
         top_by_total_time=sorted(statements, key=lambda s: (-s['total_ms'], s['queryid']))[:top],
         top_by_mean_time=sorted(statements, key=lambda s: (-s['mean_ms'], s['queryid']))[:top],
-        own_tooling_statements=sorted((s for s in every if own_tooling(s['query'])),
-                                      key=lambda s: (-s['total_ms'], s['queryid']))[:top],
+        own_tooling_statements=sorted(ours, key=lambda s: (-s['total_ms'], s['queryid']))[:top],
         cache=cache_hit_ratios(raw.get('cache'), t),
         tables=sorted(tables, key=lambda r: -int(r.get('seq_tup_read') or 0))[:top],
         missing_index_candidates=missing_index_candidates(
