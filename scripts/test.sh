@@ -5,30 +5,39 @@
 source "$(dirname "$0")/common.sh"
 set +e
 "$REPO_ROOT/scripts/install-toolchain.sh" || exit 1
-"$REPO_ROOT/scripts/bootstrap-platform.sh" || exit 1
-activate_venv
-cd "$COLLECTION_DIR" || exit 1
-export PYTHONPATH="$COLLECTION_LINK_ROOT${PYTHONPATH:+:$PYTHONPATH}"
 
 # Every scenario, listed (a renamed molecule.yml must fail the run, not drop its scenario silently).
 SCENARIOS=(stack backup pg_tuning worker_scaling monitoring hardening)
 
-# The whole run: first three lanes side by side - the static stages and the module integration tests (host engine),
-# and two lanes of Molecule scenarios, each with its own nested engine (N8N_OPS_TEST_LANE picks its volume); a
-# scenario spends much of its time waiting (n8n starting, Wait nodes, Bull's stalled check), so lanes overlap well
-# on 2 cores. Then pg_tuning alone: its benchmark gate compares pgbench runs, and a neighbour lane's load made a
-# good plan look 8x slower in p95 (measured). Lanes sized from measured scenario times (CI, lanes: backup 2428 s,
-# worker_scaling 1583, monitoring ~1000, hardening ~600, stack 225; pg_tuning alone 1097). TEST_SERIAL=1: one by one.
-LANE_A=(backup hardening)
-LANE_B=(worker_scaling monitoring stack)
+# The whole run (see docs/TESTING.md for the measured shape): the images build (n8n ~15 min on a fresh machine)
+# while lint, sanity and units run; then side by side the module integration tests (host engine) and three lanes
+# of Molecule scenarios, each with its own nested engine (N8N_OPS_TEST_LANE picks its volume) - a scenario spends
+# most of its time waiting (n8n starting, Wait nodes, Bull's stalled check), so lanes overlap well on 2 cores.
+# Then pg_tuning alone: its benchmark gate compares pgbench runs, and a neighbour lane's load made a good plan look
+# 8x slower in p95 (measured). Lanes balanced from measured scenario times (backup ~1160 s; worker_scaling ~870 +
+# stack ~130; monitoring ~450 + hardening ~510). TEST_SERIAL=1: one by one.
+LANE_A=(backup)
+LANE_B=(worker_scaling stack)
+LANE_C=(monitoring hardening)
 ALONE=(pg_tuning)
 
 stages=("$@")
-static=(); molecule=()
+static=(); molecule=(); images=()
 if [ ${#stages[@]} -eq 0 ]; then
   static=(lint sanity units integration)
   for scenario in "${SCENARIOS[@]}"; do molecule+=("molecule:$scenario"); done
 fi
+laned=0
+[ ${#static[@]} -gt 0 ] && [ "${TEST_SERIAL:-0}" != 1 ] && laned=1
+if [ "$laned" = 1 ]; then
+  SKIP_IMAGES=1 "$REPO_ROOT/scripts/bootstrap-platform.sh" || exit 1   # engine + Compose; images build below
+  images=(images)
+else
+  "$REPO_ROOT/scripts/bootstrap-platform.sh" || exit 1
+fi
+activate_venv
+cd "$COLLECTION_DIR" || exit 1
+export PYTHONPATH="$COLLECTION_LINK_ROOT${PYTHONPATH:+:$PYTHONPATH}"
 
 run_sanity() (  # ansible-test resolves symlinks, so it runs in a copy of the tracked files
   cd "$(sanity_tree)" && ansible-test sanity --venv --python 3.12 --color no
@@ -55,6 +64,7 @@ run_one() {
     sanity) run_stage sanity run_sanity ;;
     units) run_stage units python -m pytest -q -p no:cacheprovider tests/unit ;;
     integration) run_stage integration python -m pytest -q -p no:cacheprovider tests/integration ;;
+    images) run_stage images "$REPO_ROOT/images/build.sh" all ;;
     molecule:*)
       if [ -f "molecule/${stage#molecule:}/molecule.yml" ]; then
         run_stage "$stage" molecule test -s "${stage#molecule:}"
@@ -72,21 +82,30 @@ run_lane() {  # lane name, stages...; output to $LOGDIR/<lane>.log
 }
 
 t_all=$SECONDS
-if [ ${#static[@]} -gt 0 ] && [ "${TEST_SERIAL:-0}" != 1 ]; then
-  laned=$(printf '%s\n' "${LANE_A[@]}" "${LANE_B[@]}" "${ALONE[@]}" | sort | tr '\n' ' ')
-  listed=$(printf '%s\n' "${SCENARIOS[@]}" | sort | tr '\n' ' ')
-  [ "$laned" = "$listed" ] || { log "LANE_A + LANE_B + ALONE ($laned) must be exactly SCENARIOS ($listed)"; exit 1; }
-  log "three lanes side by side: ${static[*]} | ${LANE_A[*]} | ${LANE_B[*]}; then ${ALONE[*]} alone; each lane's output follows at the end"
-  run_lane static "${static[@]}" & pids=($!)
-  run_lane a "${LANE_A[@]/#/molecule:}" & pids+=($!)
+start_after_converge() {  # lane, stages...: starts when the previous lane's first scenario has its images loaded
   # A lane's first scenario loads ~4 GB of images into its engine; two loads at once took 10 min each instead of 2,
-  # so lane b starts when lane a's first scenario has its images (it reached converge), or after 10 minutes.
+  # so the next lane starts when the previous one reached converge, or after 10 minutes.
+  local previous=${pids[${#pids[@]}-1]} previous_log=$LOGDIR/${lanes[${#lanes[@]}-1]}.log
   for _ in $(seq 60); do
-    grep -aq 'converge.*Executing' "$LOGDIR/a.log" 2>/dev/null && break
-    kill -0 "${pids[1]}" 2>/dev/null || break
+    grep -aq 'converge.*Executing' "$previous_log" 2>/dev/null && break
+    kill -0 "$previous" 2>/dev/null || break
     sleep 10
   done
-  run_lane b "${LANE_B[@]/#/molecule:}" & pids+=($!)
+  run_lane "$@" & pids+=($!); lanes+=("$1")
+}
+if [ "$laned" = 1 ]; then
+  laned_list=$(printf '%s\n' "${LANE_A[@]}" "${LANE_B[@]}" "${LANE_C[@]}" "${ALONE[@]}" | sort | tr '\n' ' ')
+  listed=$(printf '%s\n' "${SCENARIOS[@]}" | sort | tr '\n' ' ')
+  [ "$laned_list" = "$listed" ] || { log "LANE_A + LANE_B + LANE_C + ALONE ($laned_list) must be exactly SCENARIOS ($listed)"; exit 1; }
+  log "images build while lint, sanity and units run; then side by side: integration | ${LANE_A[*]} | ${LANE_B[*]} | ${LANE_C[*]}; then ${ALONE[*]} alone; each lane's output follows at the end"
+  run_lane static lint sanity units & pids=($!); lanes=(static)
+  run_one images   # in the foreground: its progress (a line a minute per image) is the run's progress meanwhile
+  if grep -q '^ok   images' "$REPORT"; then
+    run_lane host integration & pids+=($!); lanes+=(host)
+    run_lane a "${LANE_A[@]/#/molecule:}" & pids+=($!); lanes+=(a)
+    start_after_converge b "${LANE_B[@]/#/molecule:}"
+    start_after_converge c "${LANE_C[@]/#/molecule:}"
+  fi
   alive() { local p; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
   beat=0
   while alive; do   # a heartbeat every 5 minutes while any lane runs
@@ -94,14 +113,28 @@ if [ ${#static[@]} -gt 0 ] && [ "${TEST_SERIAL:-0}" != 1 ]; then
     [ $((beat % 30)) -eq 0 ] && log "still running ($(( (SECONDS - t_all) / 60 )) min): $(grep -c . "$REPORT") stages done" 2>&3
   done
   wait "${pids[@]}"
-  for lane in static a b; do
+  for lane in "${lanes[@]}"; do
     log "=== output of lane $lane"
     cat "$LOGDIR/$lane.log"
   done
-  for scenario in "${ALONE[@]}"; do N8N_OPS_TEST_LANE=a run_one "molecule:$scenario"; done   # lane a's images
+  if grep -q '^ok   images' "$REPORT"; then
+    for scenario in "${ALONE[@]}"; do N8N_OPS_TEST_LANE=a run_one "molecule:$scenario"; done   # lane a's images
+  fi
 else
   for stage in "${static[@]}" "${molecule[@]}" "${stages[@]}"; do run_one "$stage"; done
 fi
+
+# Where each scenario's time went (profile_tasks' elapsed time per phase), for docs/TESTING.md's table.
+phase_table() {
+  local log
+  for log in "$LOGDIR"/stage.molecule_*.log; do
+    [ -f "$log" ] && python3 "$REPO_ROOT/scripts/phase_times.py" "$log"
+  done | awk '{t[$1" "$2]+=$3; s[$1]=1; tot[$1]+=$3}
+    END {printf "%-16s %7s %8s %11s %7s %7s %7s\n", "scenario", "create", "converge", "idempotence", "verify", "other", "total"
+         for (n in s) printf "%-16s %7d %8d %11d %7d %7d %7d\n", n, t[n" create"], t[n" converge"], t[n" idempotence"], t[n" verify"],
+           tot[n]-t[n" create"]-t[n" converge"]-t[n" idempotence"]-t[n" verify"], tot[n]}'
+}
+echo "seconds per Molecule phase:"; phase_table
 
 # Why each failed stage failed, where a CI page that shows only the end of the output still has it: the last
 # Ansible task failure ("[ERROR]: Task failed..." with its origin, else "fatal: [host]") and the lines after it,
@@ -123,11 +156,11 @@ grep '^FAIL' "$REPORT" | head -n 2 | while read -r _ name _; do
 done
 passed=$(grep -c '^ok ' "$REPORT"); failed=$(grep -c '^FAIL' "$REPORT")
 # A lane that died silently reports no line for its remaining stages: every stage asked for must say ok.
-expected=$(( ${#static[@]} + ${#molecule[@]} + ${#stages[@]} ))
+expected=$(( ${#images[@]} + ${#static[@]} + ${#molecule[@]} + ${#stages[@]} ))
 missing=$(( expected - passed - failed ))
 if [ "$missing" -gt 0 ]; then
   echo "$missing of $expected stages reported nothing (a lane died?):"
-  printf '%s\n' "${static[@]}" "${molecule[@]}" "${stages[@]}" | grep -vxF -f <(awk '{print $2}' "$REPORT") || true
+  printf '%s\n' "${images[@]}" "${static[@]}" "${molecule[@]}" "${stages[@]}" | grep -vxF -f <(awk '{print $2}' "$REPORT") || true
 fi
 echo "stages: $passed passed, $((failed + (missing > 0 ? missing : 0))) failed ($((SECONDS - t_all))s)"
 [ "$failed" -eq 0 ] && [ "$passed" -eq "$expected" ]
