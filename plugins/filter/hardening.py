@@ -1,14 +1,17 @@
-"""Filters of the hardening role; the logic lives in module_utils/hardening.py."""
+"""Filters of the hardening role; the logic lives in module_utils: compose_lint.py, cis_controls.py,
+docker_log_rotation.py, pg_app_role.py and pg_scram.py."""
 
 import os
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.n8n_ops.stack.plugins.module_utils import hardening
+from ansible_collections.n8n_ops.stack.plugins.module_utils import (
+    cis_controls, compose_lint, docker_log_rotation, pg_app_role, pg_scram,
+)
 
 
 def _lint(config):
     try:
-        return hardening.lint_compose(config)
+        return compose_lint.lint_compose(config)
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise AnsibleFilterError('hardening_lint: not the output of docker compose config --format json (%s)' % exc,
                                  orig_exc=exc)
@@ -16,14 +19,14 @@ def _lint(config):
 
 def _score(results):
     try:
-        return hardening.score(results)
+        return cis_controls.score(results)
     except (KeyError, TypeError) as exc:
         raise AnsibleFilterError('hardening_audit_score: expected the results of stack_audit (%s)' % exc, orig_exc=exc)
 
 
 def _daemon_log_config(current_text, max_size, max_file):
     try:
-        config, note = hardening.daemon_log_config(current_text, max_size, max_file)
+        config, note = docker_log_rotation.daemon_log_config(current_text, max_size, max_file)
     except ValueError as exc:
         raise AnsibleFilterError('hardening_daemon_log_config: %s' % exc, orig_exc=exc)
     return {'config': config, 'note': note}
@@ -37,8 +40,8 @@ def _app_role_plan(current_line, role, superuser, superuser_password):
         raise AnsibleFilterError('hardening_app_role_plan: unexpected pg_authid row (%d fields)' % len(fields))
     current = {'super': fields[0] == 't', 'login': fields[1] == 't', 'verifier': fields[2]} if fields else None
     try:
-        password = hardening.app_role_password(superuser_password, role)
-        plan = hardening.app_role_plan(role, superuser, current, password, os.urandom(16))
+        password = pg_app_role.app_role_password(superuser_password, role)
+        plan = pg_app_role.app_role_plan(role, superuser, current, password, os.urandom(16))
     except ValueError as exc:
         raise AnsibleFilterError('hardening_app_role_plan: %s' % exc, orig_exc=exc)
     return dict(plan, password=password)
@@ -49,9 +52,9 @@ class FilterModule:
         return {
             "hardening_lint": _lint,
             "hardening_audit_score": _score,
-            "hardening_settings_problems": hardening.settings_problems,
+            "hardening_settings_problems": cis_controls.settings_problems,
             "hardening_daemon_log_config": _daemon_log_config,
             "hardening_app_role_plan": _app_role_plan,
-            "hardening_app_role_name_problem": hardening.app_role_name_problem,
-            "hardening_scram_matches": hardening.scram_verifier_matches,
+            "hardening_app_role_name_problem": pg_app_role.app_role_name_problem,
+            "hardening_scram_matches": pg_scram.scram_verifier_matches,
         }

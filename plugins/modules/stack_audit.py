@@ -25,7 +25,7 @@ description:
     AppArmor on a host without it) or C(manual) (cannot be decided from the running state - C(5.23) and C(5.24),
     C(docker exec) options, and an overridden ulimit, C(5.19) - the detail says what to check). The score is the
     share of passing results among the applicable ones (pass plus fail); waived, na and manual do not count.
-  - The controls are pure functions (C(module_utils/hardening.py)); this module gathers the facts, applies the
+  - The controls are pure functions (C(module_utils/cis_controls.py)); this module gathers the facts, applies the
     waivers, writes the JSON report atomically and fails below O(threshold).
   - No secret value is ever returned, shown or written - results name the variable or the place, never its value.
 options:
@@ -184,7 +184,7 @@ import stat
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.n8n_ops.stack.plugins.module_utils import hardening
+from ansible_collections.n8n_ops.stack.plugins.module_utils import cis_controls
 from ansible_collections.n8n_ops.stack.plugins.module_utils.docker_exec import DockerExecError, run
 from ansible_collections.n8n_ops.stack.plugins.module_utils.fileutil import atomic_write_bytes
 
@@ -232,7 +232,7 @@ def project_containers(docker, project):
         raise AuditError('docker inspect did not answer JSON: %s' % exc) from exc
     one_off = [c for c in inspected
                if (c.get('Config', {}).get('Labels') or {}).get('com.docker.compose.oneoff') == 'True']
-    return [c for c in inspected if c not in one_off], [hardening.container_name(c) for c in one_off]
+    return [c for c in inspected if c not in one_off], [cis_controls.container_name(c) for c in one_off]
 
 
 def engine_facts(docker):
@@ -249,12 +249,12 @@ def container_processes(docker, containers):
     a command line can hold a secret, so none is returned."""
     found = {}
     for c in containers:
-        name = hardening.container_name(c)
+        name = cis_controls.container_name(c)
         if not (c.get('State') or {}).get('Running', True):
             found[name] = 'not running'
             continue
         try:
-            found[name] = hardening.parse_docker_top(docker('top', c.get('Id') or name))
+            found[name] = cis_controls.parse_docker_top(docker('top', c.get('Id') or name))
         except (AuditError, ValueError) as exc:
             found[name] = str(exc)[:300]
     return found
@@ -280,7 +280,7 @@ def read_text(path):
 
 
 def listening_sockets():
-    return [s for path in PROC_NET_TCP for s in hardening.parse_proc_net_tcp(read_text(path))]
+    return [s for path in PROC_NET_TCP for s in cis_controls.parse_proc_net_tcp(read_text(path))]
 
 
 def apparmor_enabled():
@@ -376,22 +376,22 @@ def main():
     if not 0 <= p['threshold'] <= 100:
         module.fail_json(msg='threshold must be a percent from 0 to 100, got %s' % p['threshold'])
     docker = Docker(p['docker_cli'])
-    problems = [w for w in map(hardening.waiver_problem, p['waivers']) if w]
+    problems = [w for w in map(cis_controls.waiver_problem, p['waivers']) if w]
     if problems:  # before any docker command: a waiver for a control that does not exist is a mistake to fix
-        module.fail_json(msg='; '.join(problems), commands=docker.commands, benchmark=hardening.BENCHMARK)
+        module.fail_json(msg='; '.join(problems), commands=docker.commands, benchmark=cis_controls.BENCHMARK)
     containers, host = gather(module, docker)
-    results = hardening.evaluate(containers, host, p['waivers'])
-    for waiver in hardening.unused_waivers(results, p['waivers']):
+    results = cis_controls.evaluate(containers, host, p['waivers'])
+    for waiver in cis_controls.unused_waivers(results, p['waivers']):
         module.warn('waiver %s matches no container of this stack' % waiver)
-    for waiver in hardening.unscored_waivers(results, p['waivers']):
+    for waiver in cis_controls.unscored_waivers(results, p['waivers']):
         module.warn('waiver %s names a control that is only checked by hand here, so it changes nothing - written '
-                    'for the numbering before %s? (docs/HARDENING.md: old -> new)' % (waiver, hardening.BENCHMARK))
-    summary = hardening.score(results)
-    out = dict(changed=False, results=results, summary=summary, table=hardening.table(results, summary),
-               failed_controls=hardening.failed_controls(results), commands=docker.commands,
-               containers=sorted(hardening.container_name(c) for c in containers), benchmark=hardening.BENCHMARK)
+                    'for the numbering before %s? (docs/HARDENING.md: old -> new)' % (waiver, cis_controls.BENCHMARK))
+    summary = cis_controls.score(results)
+    out = dict(changed=False, results=results, summary=summary, table=cis_controls.table(results, summary),
+               failed_controls=cis_controls.failed_controls(results), commands=docker.commands,
+               containers=sorted(cis_controls.container_name(c) for c in containers), benchmark=cis_controls.BENCHMARK)
     if p['output_json'] and not module.check_mode:
-        report = dict(project=p['project_name'], threshold=p['threshold'], benchmark=hardening.BENCHMARK,
+        report = dict(project=p['project_name'], threshold=p['threshold'], benchmark=cis_controls.BENCHMARK,
                       summary=summary, results=results,
                       failed_controls=out['failed_controls'], time=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
         try:
@@ -399,7 +399,7 @@ def main():
         except OSError as exc:
             module.fail_json(msg='cannot write the report %s: %s' % (p['output_json'], exc), **out)
     if summary['percent'] < p['threshold']:
-        module.fail_json(msg=hardening.threshold_message(summary, p['threshold'], results), **out)
+        module.fail_json(msg=cis_controls.threshold_message(summary, p['threshold'], results), **out)
     module.exit_json(**out)
 
 

@@ -1,13 +1,13 @@
-"""module_utils/hardening.py: the compose lint, every audit control (pass and fail), waivers, score, table,
-/proc/net/tcp parsing, and that no secret value ever reaches a finding, a result or the table."""
+"""module_utils/cis_controls.py: every audit control (pass and fail), waivers, score, table, the hardening role's
+settings, /proc/net/tcp parsing, and that no secret value ever reaches a result, the table or a lint finding."""
 
-import base64
 import copy
 import json
 
 import pytest
 
-from ansible_collections.n8n_ops.stack.plugins.module_utils import hardening as h
+from ansible_collections.n8n_ops.stack.plugins.module_utils import cis_controls as cis
+from ansible_collections.n8n_ops.stack.plugins.module_utils import compose_lint as cl
 
 # `docker inspect n8n-n8n-1 n8n-redis-1 n8n-postgres-1` of the hardened stack on a test host, reduced to the keys the
 # audit reads (no secret was in it: the stack passes secrets as files).
@@ -199,191 +199,44 @@ def changed(c, **host_config):
 
 
 def check(control, c, host=None):
-    return next(r for r in h.evaluate([c], host or HOST) if r['id'] == control)
+    return next(r for r in cis.evaluate([c], host or HOST) if r['id'] == control)
 
 
 def statuses(results, status):
     return sorted('%s@%s' % (r['id'], r['service']) for r in results if r['status'] == status)
 
 
-# --- config lint ---
-
-def service(image='n8nio/n8n:2.41.1', **env):
-    return dict(image=image, environment=env)
-
-
-def lint(**services):
-    return h.lint_compose(dict(services=services))
-
-
-def ids(findings, severity=None):
-    return sorted((f['id'], f['service']) for f in findings if severity in (None, f['severity']))
-
-
-STACK = dict(services=dict(
-    postgres=dict(image='postgres:17.6', environment=dict(POSTGRES_DB='n8n', POSTGRES_USER='n8n',
-                                                          POSTGRES_PASSWORD_FILE='/run/secrets/n8n_ops/password'),
-                  command=['postgres', '-c', 'shared_preload_libraries=pg_stat_statements']),
-    redis=dict(image='redis:7.4', command=['redis-server', '/run/secrets/n8n_ops/redis.conf']),
-    n8n=service(DB_TYPE='postgresdb', DB_POSTGRESDB_HOST='postgres', DB_POSTGRESDB_PASSWORD_FILE='/run/secrets/p',
-                EXECUTIONS_MODE='queue', QUEUE_BULL_REDIS_HOST='redis', QUEUE_BULL_REDIS_PASSWORD_FILE='/run/secrets/r',
-                N8N_ENCRYPTION_KEY_FILE='/run/secrets/k', OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS='true',
-                N8N_SECURE_COOKIE='false', N8N_PORT='5678', GENERIC_TIMEZONE='UTC', N8N_METRICS='true'),
-    **{'n8n-worker': dict(service(N8N_ENCRYPTION_KEY_FILE='/run/secrets/k', EXECUTIONS_MODE='queue',
-                                  QUEUE_BULL_REDIS_PASSWORD_FILE='/run/secrets/r'),
-                          command=['worker', '--concurrency=10'])}))
-
-
-def test_the_stack_as_deployed_lints_clean():
-    assert h.lint_compose(STACK) == []
-
-
-def test_obsolete_variable_and_latest_image_are_errors_naming_both():
-    findings = lint(**{'n8n-worker': service('local/n8n:latest', EXECUTIONS_CONCURRENCY='5')})
-    assert ids(findings, h.ERROR) == [('image-unpinned', 'n8n-worker'), ('n8n-obsolete-var', 'n8n-worker')]
-    text = ' '.join(f['message'] for f in findings)
-    assert 'EXECUTIONS_CONCURRENCY' in text and 'N8N_CONCURRENCY_PRODUCTION_LIMIT' in text and ':latest' in text
-
-
-@pytest.mark.parametrize('name,instead', [
-    ('EXECUTIONS_PROCESS', 'queue mode'), ('N8N_BASIC_AUTH_ACTIVE', 'owner account'),
-    ('N8N_BASIC_AUTH_PASSWORD', 'owner account'), ('N8N_JWT_AUTH_ACTIVE', 'SSO'), ('N8N_JWKS_URI', 'SSO'),
-    ('N8N_USER_MANAGEMENT_DISABLED', 'owner account'), ('QUEUE_WORKER_MAX_STALLED_COUNT', 'stalled'),
-    ('N8N_SKIP_WEBHOOK_DEREGISTRATION_SHUTDOWN', 'deregisters'), ('N8N_RUNNERS_ENABLED', 'always on'),
-    ('WEBHOOK_TUNNEL_URL', 'WEBHOOK_URL'), ('N8N_CONFIG_FILES', '*_FILE')])
-def test_each_obsolete_variable_is_an_error_with_its_replacement(name, instead):
-    (finding,) = lint(n8n=service(**{name: 'true'}))
-    assert finding['severity'] == h.ERROR and name in finding['message'] and instead in finding['message']
-
-
-def test_obsolete_only_from_the_version_that_dropped_it():
-    assert lint(n8n=service('n8nio/n8n:1.90.2', N8N_RUNNERS_ENABLED='true')) == []
-    assert ids(lint(n8n=service('n8nio/n8n:1.14.0', N8N_SKIP_WEBHOOK_DEREGISTRATION_SHUTDOWN='true'))) == []
-    assert ids(lint(n8n=service('n8nio/n8n:0.236.0', N8N_BASIC_AUTH_ACTIVE='true'))) == []
-    assert ids(lint(n8n=service('n8nio/n8n@sha256:' + 'a' * 64, N8N_RUNNERS_ENABLED='true'))) == [
-        ('n8n-obsolete-var', 'n8n')]  # no version to go by: flagged
-
-
-def test_deprecated_variable_is_a_warning_from_its_version():
-    (finding,) = lint(n8n=service(WEBHOOK_URL='https://n8n.example.com/'))
-    assert finding['severity'] == h.WARNING and 'N8N_WEBHOOK_URL' in finding['message']
-    assert lint(n8n=service('n8nio/n8n:2.30.0', WEBHOOK_URL='https://n8n.example.com/')) == []
-
-
-def test_unknown_n8n_looking_variable_is_a_warning():
-    (finding,) = lint(n8n=service(N8N_ENCRIPTION_KEY_FILE='/run/secrets/k', QUEUE_BULL_REDIS_HOST='redis'))
-    assert finding['id'] == 'n8n-unknown-var' and finding['severity'] == h.WARNING
-    assert 'N8N_ENCRIPTION_KEY_FILE' in finding['message']
-
-
-def test_known_variables_their_file_variants_and_other_prefixes_pass():
-    assert lint(n8n=service(DB_POSTGRESDB_PASSWORD_FILE='/f', N8N_WEBHOOK_URL='https://x/', NODE_OPTIONS='--x',
-                            N8N_CONCURRENCY_PRODUCTION_LIMIT='20', TZ='UTC', SOMETHING_ELSE='1')) == []
-
-
-def test_variables_of_non_n8n_services_are_not_linted():
-    assert lint(redis=service('redis:7.4', N8N_WHATEVER='1', EXECUTIONS_PROCESS='own')) == []
-
-
-@pytest.mark.parametrize('image,bad', [('n8nio/n8n', True), ('n8nio/n8n:latest', True), ('n8nio/n8n:', True),
-                                       ('registry:5000/n8nio/n8n:2.41.1', False),
-                                       ('n8nio/n8n@sha256:' + 'b' * 64, False), ('postgres:17', False)])
-def test_unpinned_image_is_an_error(image, bad):
-    findings = lint(db=dict(image=image))
-    assert ids(findings) == ([('image-unpinned', 'db')] if bad else [])
-
-
-def test_differing_encryption_keys_are_an_error_without_the_values():
-    findings = lint(n8n=service(N8N_ENCRYPTION_KEY=SECRET), worker=service(N8N_ENCRYPTION_KEY=SECRET + 'x'))
-    (finding,) = [f for f in findings if f['id'] == 'encryption-key-mismatch']
-    assert finding['severity'] == h.ERROR and '[n8n] vs [worker]' in finding['message']
-    assert SECRET not in json.dumps(findings)
-
-
-def test_a_worker_without_the_key_differs_from_main():
-    (finding,) = lint(n8n=service(N8N_ENCRYPTION_KEY_FILE='/run/secrets/k'), worker=service())
-    assert finding['id'] == 'encryption-key-mismatch' and '[worker] sets neither' in finding['message']
-
-
-def test_same_key_file_everywhere_and_task_runners_without_key_pass():
-    assert lint(n8n=service(N8N_ENCRYPTION_KEY_FILE='/k'), worker=service(N8N_ENCRYPTION_KEY_FILE='/k'),
-                runners=service('n8nio/runners:2.41.1')) == []
-
-
-def test_secret_next_to_its_file_is_an_error_naming_the_variable_only():
-    (finding,) = lint(db=dict(image='postgres:17', environment=dict(POSTGRES_PASSWORD=SECRET,
-                                                                    POSTGRES_PASSWORD_FILE='/run/secrets/p')))
-    assert finding['id'] == 'secret-in-env' and 'POSTGRES_PASSWORD' in finding['message']
-    assert SECRET not in finding['message']
-
-
-@pytest.mark.parametrize('name', ['QUEUE_BULL_REDIS_PASSWORD', 'N8N_RUNNERS_AUTH_TOKEN', 'N8N_SSO_OIDC_CLIENT_SECRET',
-                                  'REDISCLI_AUTH', 'N8N_LICENSE_ACTIVATION_KEY'])
-def test_secret_looking_plain_variable_beside_file_variables_is_an_error(name):
-    findings = lint(n8n=service(N8N_ENCRYPTION_KEY_FILE='/k', **{name: SECRET}))
-    assert ids(findings, h.ERROR) == [('secret-in-env', 'n8n')] and SECRET not in json.dumps(findings)
-
-
-def test_settings_with_secret_words_and_services_without_files_are_left_alone():
-    assert lint(n8n=service(N8N_ENCRYPTION_KEY_FILE='/k', N8N_PASSWORD_MIN_LENGTH='8',
-                            N8N_TOKEN_EXCHANGE_ENABLED='true')) == []
-    assert lint(db=dict(image='postgres:17', environment=dict(POSTGRES_PASSWORD='x'))) == []
-
-
-@pytest.mark.parametrize('command', [['redis-server', '--requirepass', SECRET], 'redis-server --requirepass ' + SECRET,
-                                     ['redis-server', '--requirepass=' + SECRET]])
-def test_requirepass_on_the_command_line_is_an_error(command):
-    (finding,) = lint(redis=dict(image='redis:7.4', command=command))
-    assert finding['id'] == 'secret-on-command-line' and SECRET not in finding['message']
-
-
-def test_lint_refuses_what_is_not_a_compose_config():
-    with pytest.raises(ValueError, match='docker compose config'):
-        h.lint_compose(['services'])
-
-
-def test_environment_as_a_list_is_read_too():
-    assert h.env_dict(['A=1', 'B', 'C=x=y']) == dict(A='1', B=None, C='x=y')
-
-
-@pytest.mark.parametrize('image,version', [('n8nio/n8n:2.41.1', (2, 41, 1)), ('n8nio/n8n:1.0', (1, 0)),
-                                           ('localhost:5000/n8n:v2.3.0-debian', (2, 3, 0)), ('n8nio/n8n', None),
-                                           ('n8nio/n8n:stable', None)])
-def test_image_version(image, version):
-    assert h.image_version(image) == version
-
-
 # --- audit: the captured stack and each control ---
 
 def test_the_captured_hardened_stack_passes_every_applicable_control():
-    results = h.evaluate(REAL_INSPECT, HOST)
-    assert statuses(results, h.FAIL) == []
-    assert h.score(results)['percent'] == 100.0
-    assert len(results) == 3 * len(h.CONTAINER_CHECKS) + 5
-    assert statuses(results, h.NA) == ['5.2@n8n-n8n-1', '5.2@n8n-postgres-1', '5.2@n8n-redis-1',  # no AppArmor
-                                       '5.3@n8n-n8n-1', '5.3@n8n-postgres-1', '5.3@n8n-redis-1',  # no SELinux
-                                       'N8N-5@host']
-    assert statuses(results, h.MANUAL) == ['5.23@host', '5.24@host']
+    results = cis.evaluate(REAL_INSPECT, HOST)
+    assert statuses(results, cis.FAIL) == []
+    assert cis.score(results)['percent'] == 100.0
+    assert len(results) == 3 * len(cis.CONTAINER_CHECKS) + 5
+    assert statuses(results, cis.NA) == ['5.2@n8n-n8n-1', '5.2@n8n-postgres-1', '5.2@n8n-redis-1',  # no AppArmor
+                                         '5.3@n8n-n8n-1', '5.3@n8n-postgres-1', '5.3@n8n-redis-1',  # no SELinux
+                                         'N8N-5@host']
+    assert statuses(results, cis.MANUAL) == ['5.23@host', '5.24@host']
 
 
 def test_every_control_of_cis_v1_6_0_section_5_is_there_once_in_order():
-    ids = [control for control, _title in h.CONTROLS]
+    ids = [control for control, _title in cis.CONTROLS]
     assert ids[:32] == ['5.%d' % i for i in range(1, 33)] and len(set(ids)) == len(ids)
     assert ids[32:] == ['N8N-1', 'N8N-2', 'N8N-3', 'N8N-5', 'N8N-6']
-    audited = [control for control, _check in h.CONTAINER_CHECKS] + [r['id'] for r in h.host_results([], {})]
+    audited = [control for control, _check in cis.CONTAINER_CHECKS] + [r['id'] for r in cis.host_results([], {})]
     assert sorted(audited) == sorted(ids)
-    assert h.TITLES['5.1'] == 'Ensure swarm mode is not Enabled, if not needed'
-    assert h.TITLES['5.2'] == 'Ensure that, if applicable, an AppArmor Profile is enabled'
-    assert h.TITLES['5.32'] == 'Ensure that the Docker socket is not mounted inside any containers'
+    assert cis.TITLES['5.1'] == 'Ensure swarm mode is not Enabled, if not needed'
+    assert cis.TITLES['5.2'] == 'Ensure that, if applicable, an AppArmor Profile is enabled'
+    assert cis.TITLES['5.32'] == 'Ensure that the Docker socket is not mounted inside any containers'
 
 
 def test_the_stack_as_deployed_scores_low_and_names_what_the_overlay_fixes():
-    results = h.evaluate([unhardened(c) for c in REAL_INSPECT], HOST)
-    failed = statuses(results, h.FAIL)
+    results = cis.evaluate([unhardened(c) for c in REAL_INSPECT], HOST)
+    failed = statuses(results, cis.FAIL)
     for control in ('5.4', '5.13', '5.26', '5.29', '5.12'):
         assert '%s@n8n-redis-1' % control in failed
     assert 'N8N-2@n8n-postgres-1' in failed and 'N8N-2@n8n-redis-1' in failed and 'N8N-2@n8n-n8n-1' not in failed
-    assert h.score(results)['percent'] < 85
+    assert cis.score(results)['percent'] < 85
 
 
 PASS_FAIL = [
@@ -412,9 +265,9 @@ PASS_FAIL = [
 
 @pytest.mark.parametrize('control,good,bad', PASS_FAIL, ids=[p[0] for p in PASS_FAIL])
 def test_host_config_controls_pass_and_fail(control, good, bad):
-    assert check(control, changed(MAIN, **good))['status'] == h.PASS
+    assert check(control, changed(MAIN, **good))['status'] == cis.PASS
     result = check(control, changed(MAIN, **bad))
-    assert result['status'] == h.FAIL and result['title'] == h.TITLES[control] and result['service'] == 'n8n-n8n-1'
+    assert result['status'] == cis.FAIL and result['title'] == cis.TITLES[control] and result['service'] == 'n8n-n8n-1'
 
 
 def test_capabilities_added_back_are_listed():
@@ -423,14 +276,14 @@ def test_capabilities_added_back_are_listed():
 
 def test_the_restart_policies_n8n_needs_after_a_reboot_pass():
     for policy in ('unless-stopped', 'always', 'on-failure'):
-        assert check('5.15', changed(MAIN, RestartPolicy=dict(Name=policy)))['status'] == h.PASS
+        assert check('5.15', changed(MAIN, RestartPolicy=dict(Name=policy)))['status'] == cis.PASS
 
 
 def test_apparmor_is_na_without_it_and_checked_with_it():
     with_apparmor = dict(HOST, apparmor_enabled=True)
-    assert check('5.2', MAIN)['status'] == h.NA
-    assert check('5.2', MAIN, with_apparmor)['status'] == h.FAIL
-    assert check('5.2', dict(MAIN, AppArmorProfile='docker-default'), with_apparmor)['status'] == h.PASS
+    assert check('5.2', MAIN)['status'] == cis.NA
+    assert check('5.2', MAIN, with_apparmor)['status'] == cis.FAIL
+    assert check('5.2', dict(MAIN, AppArmorProfile='docker-default'), with_apparmor)['status'] == cis.PASS
 
 
 def mounted(c, source, rw=False, propagation='rprivate', kind='bind'):
@@ -439,21 +292,21 @@ def mounted(c, source, rw=False, propagation='rprivate', kind='bind'):
     return c
 
 
-@pytest.mark.parametrize('source,rw,status', [('/etc', False, h.FAIL), ('/', False, h.FAIL), ('/etc/ssl', True, h.FAIL),
-                                              ('/etc/localtime', False, h.PASS), ('/opt/n8n/x', True, h.PASS),
-                                              ('/var/run/docker.sock', False, h.FAIL)])
+@pytest.mark.parametrize('source,rw,status', [('/etc', False, cis.FAIL), ('/', False, cis.FAIL),
+                                              ('/etc/ssl', True, cis.FAIL), ('/etc/localtime', False, cis.PASS),
+                                              ('/opt/n8n/x', True, cis.PASS), ('/var/run/docker.sock', False, cis.FAIL)])
 def test_sensitive_host_directories(source, rw, status):
     assert check('5.6', mounted(MAIN, source, rw))['status'] == status
 
 
 def test_docker_socket():
-    assert check('5.32', mounted(MAIN, '/run/docker.sock'))['status'] == h.FAIL
-    assert check('5.32', MAIN)['status'] == h.PASS
+    assert check('5.32', mounted(MAIN, '/run/docker.sock'))['status'] == cis.FAIL
+    assert check('5.32', MAIN)['status'] == cis.PASS
 
 
 def test_shared_mount_propagation():
-    assert check('5.20', mounted(MAIN, '/srv', propagation='rshared'))['status'] == h.FAIL
-    assert check('5.20', MAIN)['status'] == h.PASS
+    assert check('5.20', mounted(MAIN, '/srv', propagation='rshared'))['status'] == cis.FAIL
+    assert check('5.20', MAIN)['status'] == cis.PASS
 
 
 def published(c, *bindings):
@@ -465,13 +318,14 @@ def published(c, *bindings):
 
 
 def test_privileged_host_ports():
-    assert check('5.8', published(MAIN, ('127.0.0.1', '80')))['status'] == h.FAIL
-    assert check('5.8', published(MAIN, ('127.0.0.1', '')))['status'] == h.PASS  # a random port
-    assert check('5.8', MAIN)['status'] == h.PASS
+    assert check('5.8', published(MAIN, ('127.0.0.1', '80')))['status'] == cis.FAIL
+    assert check('5.8', published(MAIN, ('127.0.0.1', '')))['status'] == cis.PASS  # a random port
+    assert check('5.8', MAIN)['status'] == cis.PASS
 
 
-@pytest.mark.parametrize('bindings,status', [([('0.0.0.0', '5678'), ('::', '5678')], h.FAIL), ([('', '5678')], h.FAIL),
-                                             ([('127.0.0.1', '5678'), ('::1', '5678')], h.PASS), ([], h.PASS)])
+@pytest.mark.parametrize('bindings,status', [([('0.0.0.0', '5678'), ('::', '5678')], cis.FAIL),
+                                             ([('', '5678')], cis.FAIL),
+                                             ([('127.0.0.1', '5678'), ('::1', '5678')], cis.PASS), ([], cis.PASS)])
 def test_published_ports_bound_to_allowed_addresses(bindings, status):
     assert check('5.14', published(MAIN, *bindings))['status'] == status
 
@@ -488,27 +342,27 @@ def test_running_bindings_win_over_configured_ones():
 
 def test_another_allowed_address_passes():
     host = dict(HOST, published_allowed=['10.0.0.5'])
-    assert check('5.14', published(MAIN, ('10.0.0.5', '5678')), host)['status'] == h.PASS
+    assert check('5.14', published(MAIN, ('10.0.0.5', '5678')), host)['status'] == cis.PASS
 
 
 def test_healthcheck():
-    assert check('5.27', MAIN)['status'] == h.PASS
+    assert check('5.27', MAIN)['status'] == cis.PASS
     for test in ([], ['NONE']):
         c = copy.deepcopy(MAIN)
         c['Config']['Healthcheck'] = dict(Test=test)
-        assert check('5.27', c)['status'] == h.FAIL
+        assert check('5.27', c)['status'] == cis.FAIL
 
 
-@pytest.mark.parametrize('user,status', [('node', h.PASS), ('1000:1000', h.PASS), ('', h.FAIL), ('root', h.FAIL),
-                                         ('0:0', h.FAIL)])
+@pytest.mark.parametrize('user,status', [('node', cis.PASS), ('1000:1000', cis.PASS), ('', cis.FAIL),
+                                         ('root', cis.FAIL), ('0:0', cis.FAIL)])
 def test_non_root_user(user, status):
     c = copy.deepcopy(POSTGRES)
     c['Config']['User'] = user
     assert check('N8N-2', c)['status'] == status
 
 
-@pytest.mark.parametrize('image,status', [('local/n8n:2.41.1', h.PASS), ('n8nio/n8n:latest', h.FAIL),
-                                          ('n8nio/n8n', h.FAIL), ('n8nio/n8n@sha256:' + 'c' * 64, h.PASS)])
+@pytest.mark.parametrize('image,status', [('local/n8n:2.41.1', cis.PASS), ('n8nio/n8n:latest', cis.FAIL),
+                                          ('n8nio/n8n', cis.FAIL), ('n8nio/n8n@sha256:' + 'c' * 64, cis.PASS)])
 def test_image_pinned(image, status):
     c = copy.deepcopy(MAIN)
     c['Config']['Image'] = image
@@ -519,44 +373,45 @@ def test_a_container_must_run_the_image_its_tag_names_now():
     old, new = 'sha256:' + 'a' * 64, 'sha256:' + 'b' * 64
     c = dict(copy.deepcopy(MAIN), Image=old)
     moved = check('5.28', c, dict(HOST, images={'local/n8n:2.41.1': new}))
-    assert moved['status'] == h.FAIL and 'now names bbbbbbbbbbbb but the container runs aaaaaaaaaaaa' in moved['detail']
+    assert moved['status'] == cis.FAIL
+    assert 'now names bbbbbbbbbbbb but the container runs aaaaaaaaaaaa' in moved['detail']
     same = check('5.28', c, dict(HOST, images={'local/n8n:2.41.1': old}))
-    assert same['status'] == h.PASS and same['detail'] == 'local/n8n:2.41.1 (the image it names now)'
-    assert check('5.28', c, dict(HOST, images={'local/n8n:2.41.1': None}))['status'] == h.PASS  # tag gone: pin only
+    assert same['status'] == cis.PASS and same['detail'] == 'local/n8n:2.41.1 (the image it names now)'
+    assert check('5.28', c, dict(HOST, images={'local/n8n:2.41.1': None}))['status'] == cis.PASS  # tag gone: pin only
 
 
 def test_an_old_n8n_4_waiver_is_refused_naming_5_28():
     with pytest.raises(ValueError, match=r'waiver N8N-4 names no control of the audit \(N8N-4 is now 5\.28'):
-        h.evaluate([MAIN], HOST, [dict(id='N8N-4', reason='pinned by digest elsewhere')])
+        cis.evaluate([MAIN], HOST, [dict(id='N8N-4', reason='pinned by digest elsewhere')])
 
 
 # --- the controls CIS v1.6.0 added to what this audit had ---
 
 @pytest.mark.parametrize('engine,status,text', [
-    (ENGINE, h.PASS, 'swarm mode inactive'), (dict(ENGINE, swarm='active'), h.FAIL, 'docker swarm leave'),
-    (dict(ENGINE, swarm='locked'), h.FAIL, 'swarm mode locked'), (dict(error='docker info failed'), h.NA, 'failed'),
-    (None, h.NA, 'engine not read')])
+    (ENGINE, cis.PASS, 'swarm mode inactive'), (dict(ENGINE, swarm='active'), cis.FAIL, 'docker swarm leave'),
+    (dict(ENGINE, swarm='locked'), cis.FAIL, 'swarm mode locked'), (dict(error='docker info failed'), cis.NA, 'failed'),
+    (None, cis.NA, 'engine not read')])
 def test_swarm_mode_is_a_host_control(engine, status, text):
-    result = next(r for r in h.evaluate([MAIN], dict(HOST, engine=engine)) if r['id'] == '5.1')
+    result = next(r for r in cis.evaluate([MAIN], dict(HOST, engine=engine)) if r['id'] == '5.1')
     assert result['service'] == 'host' and result['status'] == status and text in result['detail']
 
 
 def test_selinux_applies_where_the_host_or_the_daemon_runs_it():
-    assert check('5.3', MAIN)['status'] == h.NA
+    assert check('5.3', MAIN)['status'] == cis.NA
     selinux = dict(HOST, selinux_enabled=True)
     unlabelled = check('5.3', MAIN, selinux)
-    assert unlabelled['status'] == h.FAIL and 'runs without --selinux-enabled' in unlabelled['detail']
+    assert unlabelled['status'] == cis.FAIL and 'runs without --selinux-enabled' in unlabelled['detail']
     daemon = dict(HOST, engine=dict(ENGINE, security_options=['name=selinux', 'name=seccomp,profile=builtin']))
     labelled = dict(copy.deepcopy(MAIN), ProcessLabel='system_u:system_r:container_t:s0:c1,c2')
-    assert check('5.3', labelled, daemon)['status'] == h.PASS
+    assert check('5.3', labelled, daemon)['status'] == cis.PASS
     assert check('5.3', MAIN, daemon)['detail'] == 'no SELinux label'
     disabled = changed(labelled, SecurityOpt=['label=disable'])
-    assert check('5.3', disabled, selinux)['status'] == h.FAIL
+    assert check('5.3', disabled, selinux)['status'] == cis.FAIL
 
 
 @pytest.mark.parametrize('process,status', [
-    ('/usr/sbin/sshd -D', h.FAIL), ('sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups', h.FAIL),
-    ('sshd: root@pts/0', h.FAIL), ('node sshd-like-name.js', h.PASS), ('/usr/bin/ssh-agent', h.PASS)])
+    ('/usr/sbin/sshd -D', cis.FAIL), ('sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups', cis.FAIL),
+    ('sshd: root@pts/0', cis.FAIL), ('node sshd-like-name.js', cis.PASS), ('/usr/bin/ssh-agent', cis.PASS)])
 def test_sshd_among_the_containers_processes(process, status):
     host = dict(HOST, processes={'n8n-n8n-1': ['tini -- /docker-entrypoint.sh', process]})
     assert check('5.7', MAIN, host)['status'] == status
@@ -564,10 +419,10 @@ def test_sshd_among_the_containers_processes(process, status):
 
 def test_sshd_is_na_when_the_processes_were_not_read_and_never_shows_a_command_line():
     assert check('5.7', MAIN, dict(HOST, processes={}))['detail'] == 'processes not read'
-    assert check('5.7', MAIN, dict(HOST, processes={'n8n-n8n-1': 'not running'}))['status'] == h.NA
+    assert check('5.7', MAIN, dict(HOST, processes={'n8n-n8n-1': 'not running'}))['status'] == cis.NA
     leaky = dict(HOST, processes={'n8n-n8n-1': ['/usr/sbin/sshd -D -o Password=' + SECRET]})
     result = check('5.7', MAIN, leaky)
-    assert result['status'] == h.FAIL and SECRET not in json.dumps(result)
+    assert result['status'] == cis.FAIL and SECRET not in json.dumps(result)
 
 
 # `docker top` as the CLI prints it: tabwriter columns at least 20 wide, the command line last
@@ -578,10 +433,10 @@ DOCKER_TOP = ''.join(''.join(cell.ljust(20) for cell in row[:-1]) + row[-1] + '\
 
 
 def test_parse_docker_top_keeps_whole_command_lines():
-    assert h.parse_docker_top(DOCKER_TOP) == ['redis-server *:6379', '/usr/sbin/sshd -D']
-    assert h.parse_docker_top(DOCKER_TOP.splitlines()[0]) == []
+    assert cis.parse_docker_top(DOCKER_TOP) == ['redis-server *:6379', '/usr/sbin/sshd -D']
+    assert cis.parse_docker_top(DOCKER_TOP.splitlines()[0]) == []
     with pytest.raises(ValueError, match='no CMD column'):
-        h.parse_docker_top('Error: No such container')
+        cis.parse_docker_top('Error: No such container')
 
 
 def test_only_the_ports_a_service_needs_are_published():
@@ -591,23 +446,23 @@ def test_only_the_ports_a_service_needs_are_published():
     redis['NetworkSettings']['Ports'] = redis['HostConfig']['PortBindings'] = {
         '6379/tcp': [dict(HostIp='127.0.0.1', HostPort='6379')]}
     result = check('5.9', redis)
-    assert result['status'] == h.FAIL and result['detail'] == 'publishes 6379/tcp, not needed by redis (needed: none)'
-    assert check('5.9', redis, dict(HOST, needed_ports={'redis': [6379]}))['status'] == h.PASS
-    assert check('5.9', redis, dict(HOST, needed_ports={'redis': '6379/tcp'}))['status'] == h.PASS
-    assert check('5.9', MAIN, dict(HOST, needed_ports={}))['status'] == h.FAIL
+    assert result['status'] == cis.FAIL and result['detail'] == 'publishes 6379/tcp, not needed by redis (needed: none)'
+    assert check('5.9', redis, dict(HOST, needed_ports={'redis': [6379]}))['status'] == cis.PASS
+    assert check('5.9', redis, dict(HOST, needed_ports={'redis': '6379/tcp'}))['status'] == cis.PASS
+    assert check('5.9', MAIN, dict(HOST, needed_ports={}))['status'] == cis.FAIL
 
 
 def test_an_overridden_ulimit_is_for_a_person_to_judge_and_not_scored():
-    assert check('5.19', MAIN)['status'] == h.PASS
+    assert check('5.19', MAIN)['status'] == cis.PASS
     c = changed(MAIN, Ulimits=[dict(Name='nofile', Soft=65536, Hard=65536)])
     result = check('5.19', c)
-    assert result['status'] == h.MANUAL and 'overrides nofile=65536:65536' in result['detail']
-    assert h.score(h.evaluate([c], HOST))['manual'] == 3  # 5.19 here, 5.23 and 5.24 on the host
+    assert result['status'] == cis.MANUAL and 'overrides nofile=65536:65536' in result['detail']
+    assert cis.score(cis.evaluate([c], HOST))['manual'] == 3  # 5.19 here, 5.23 and 5.24 on the host
 
 
 def test_docker_exec_options_are_checked_by_hand():
-    results = {r['id']: r for r in h.evaluate([MAIN], HOST) if r['service'] == 'host'}
-    assert results['5.23']['status'] == results['5.24']['status'] == h.MANUAL
+    results = {r['id']: r for r in cis.evaluate([MAIN], HOST) if r['service'] == 'host'}
+    assert results['5.23']['status'] == results['5.24']['status'] == cis.MANUAL
     assert '--privileged' in results['5.23']['detail'] and '--user root' in results['5.24']['detail']
     assert 'auditd' in results['5.23']['detail']
 
@@ -637,7 +492,7 @@ def with_secret(c, where):
                                          ('healthcheck', 'Healthcheck[3]'), ('name', 'env POSTGRES_PASSWORD')])
 def test_secret_in_container_config_fails_naming_the_place_never_the_value(where, place):
     result = check('N8N-1', with_secret(MAIN, where))
-    assert result['status'] == h.FAIL and place in result['detail']
+    assert result['status'] == cis.FAIL and place in result['detail']
     assert SECRET not in result['detail'] and 'not-one-of' not in result['detail']
 
 
@@ -650,7 +505,7 @@ def test_a_secret_found_by_value_and_by_name_is_named_once():
 def test_secret_file_variables_and_settings_pass_n8n_1():
     c = copy.deepcopy(MAIN)
     c['Config']['Env'] += ['N8N_PASSWORD_MIN_LENGTH=8', 'REDISCLI_AUTH=', 'N8N_EXTERNAL_SECRETS_PREFER_GET=true']
-    assert check('N8N-1', c)['status'] == h.PASS
+    assert check('N8N-1', c)['status'] == cis.PASS
 
 
 # --- host controls ---
@@ -660,38 +515,38 @@ def f(path='/opt/n8n/.env', mode=0o600, want=0o600, exists=True, kind='file', wa
 
 
 @pytest.mark.parametrize('fact,status,text', [
-    (f(), h.PASS, '1 files and directories'), (f(mode=0o400), h.PASS, ''),
-    (f(mode=0o644), h.FAIL, 'is 0644, at most 0600'),
-    (f(exists=False), h.FAIL, 'missing'), (f(kind='dir', mode=0o700), h.FAIL, 'is a dir, not a file'),
-    (f(error='Permission denied'), h.FAIL, 'Permission denied'),
-    (f(path='/opt/n8n', mode=0o750, want=0o750, kind='dir', want_kind='dir'), h.PASS, '')])
+    (f(), cis.PASS, '1 files and directories'), (f(mode=0o400), cis.PASS, ''),
+    (f(mode=0o644), cis.FAIL, 'is 0644, at most 0600'),
+    (f(exists=False), cis.FAIL, 'missing'), (f(kind='dir', mode=0o700), cis.FAIL, 'is a dir, not a file'),
+    (f(error='Permission denied'), cis.FAIL, 'Permission denied'),
+    (f(path='/opt/n8n', mode=0o750, want=0o750, kind='dir', want_kind='dir'), cis.PASS, '')])
 def test_file_modes(fact, status, text):
-    status_, detail = h.file_modes(dict(files=[fact]))
+    status_, detail = cis.file_modes(dict(files=[fact]))
     assert status_ == status and text in detail
 
 
 def test_file_modes_na_without_files():
-    assert h.file_modes({})[0] == h.NA
+    assert cis.file_modes({})[0] == cis.NA
 
 
 @pytest.mark.parametrize('listening,status', [
-    ([dict(address='127.0.0.1', port=5678)], h.PASS), ([dict(address='0.0.0.0', port=5678)], h.FAIL),
-    ([dict(address='::', port=5678)], h.FAIL), ([dict(address='::ffff:127.0.0.1', port=5678)], h.PASS),
-    ([dict(address='0.0.0.0', port=22)], h.PASS), ([dict(address='10.0.0.5', port=5678)], h.FAIL)])
+    ([dict(address='127.0.0.1', port=5678)], cis.PASS), ([dict(address='0.0.0.0', port=5678)], cis.FAIL),
+    ([dict(address='::', port=5678)], cis.FAIL), ([dict(address='::ffff:127.0.0.1', port=5678)], cis.PASS),
+    ([dict(address='0.0.0.0', port=22)], cis.PASS), ([dict(address='10.0.0.5', port=5678)], cis.FAIL)])
 def test_listening_sockets_on_published_ports(listening, status):
-    result = h.listening_beyond_loopback([MAIN], dict(listening=listening))
+    result = cis.listening_beyond_loopback([MAIN], dict(listening=listening))
     assert result[0] == status
 
 
 def test_listening_on_an_allowed_address_passes_and_no_published_port_is_na():
     allowed = dict(listening=[dict(address='10.0.0.5', port=5678)], published_allowed=['10.0.0.5'])
-    assert h.listening_beyond_loopback([MAIN], allowed)[0] == h.PASS
-    assert h.listening_beyond_loopback([REDIS, POSTGRES], allowed)[0] == h.NA
+    assert cis.listening_beyond_loopback([MAIN], allowed)[0] == cis.PASS
+    assert cis.listening_beyond_loopback([REDIS, POSTGRES], allowed)[0] == cis.NA
 
 
 def test_listening_failure_names_the_socket():
-    status, detail = h.listening_beyond_loopback([MAIN], dict(listening=[dict(address='::', port=5678)]))
-    assert status == h.FAIL and '[::]:5678' in detail
+    status, detail = cis.listening_beyond_loopback([MAIN], dict(listening=[dict(address='::', port=5678)]))
+    assert status == cis.FAIL and '[::]:5678' in detail
 
 
 # --- waivers, score, table ---
@@ -700,25 +555,25 @@ def test_waivers_by_control_container_and_compose_service():
     containers = [unhardened(c) for c in REAL_INSPECT]
     waivers = [dict(id='5.13', reason='all of them'), dict(id='N8N-2@n8n-postgres-1', reason='entrypoint drops root'),
                dict(id='5.29@redis', reason='by compose service')]
-    results = h.evaluate(containers, HOST, waivers)
-    waived = statuses(results, h.WAIVED)
+    results = cis.evaluate(containers, HOST, waivers)
+    waived = statuses(results, cis.WAIVED)
     assert '5.13@n8n-n8n-1' in waived and '5.13@n8n-redis-1' in waived and 'N8N-2@n8n-postgres-1' in waived
     assert '5.29@n8n-redis-1' in waived and '5.29@n8n-postgres-1' not in waived and 'N8N-2@n8n-redis-1' not in waived
-    reasons = {r['reason'] for r in results if r['status'] == h.WAIVED}
+    reasons = {r['reason'] for r in results if r['status'] == cis.WAIVED}
     assert reasons == {'all of them', 'entrypoint drops root', 'by compose service'}
 
 
 def test_waiving_a_pass_keeps_it_a_pass_and_unused_waivers_are_named():
     waivers = [dict(id='5.5', reason='never privileged anyway'), dict(id='5.13@n8n-gone-1', reason='removed')]
-    results = h.evaluate([MAIN], HOST, waivers)
-    assert check('5.5', MAIN)['status'] == h.PASS and 'reason' not in next(r for r in results if r['id'] == '5.5')
-    assert h.unused_waivers(results, waivers) == ['5.13@n8n-gone-1']
+    results = cis.evaluate([MAIN], HOST, waivers)
+    assert check('5.5', MAIN)['status'] == cis.PASS and 'reason' not in next(r for r in results if r['id'] == '5.5')
+    assert cis.unused_waivers(results, waivers) == ['5.13@n8n-gone-1']
 
 
 @pytest.mark.parametrize('waiver_id', ['5.99', '5.0', '7.1', 'N8N-7', 'cis-5.13', '5.13@'])
 def test_a_waiver_naming_no_control_is_refused_with_the_valid_ids(waiver_id):
     with pytest.raises(ValueError) as exc:
-        h.evaluate([MAIN], HOST, [dict(id=waiver_id, reason='typo')])
+        cis.evaluate([MAIN], HOST, [dict(id=waiver_id, reason='typo')])
     message = str(exc.value)
     assert waiver_id in message
     if not waiver_id.endswith('@'):
@@ -727,25 +582,25 @@ def test_a_waiver_naming_no_control_is_refused_with_the_valid_ids(waiver_id):
 
 def test_a_waiver_landing_on_a_control_checked_by_hand_is_named():
     waivers = [dict(id='5.24', reason='written for the old 5.24, cgroup parent'), dict(id='5.13', reason='ok')]
-    results = h.evaluate([unhardened(MAIN)], HOST, waivers)
-    assert h.unscored_waivers(results, waivers) == ['5.24']
-    assert next(r for r in results if r['id'] == '5.24')['status'] == h.MANUAL
+    results = cis.evaluate([unhardened(MAIN)], HOST, waivers)
+    assert cis.unscored_waivers(results, waivers) == ['5.24']
+    assert next(r for r in results if r['id'] == '5.24')['status'] == cis.MANUAL
 
 
 def test_a_waiver_needs_a_reason():
     with pytest.raises(ValueError, match='reason'):
-        h.evaluate([MAIN], HOST, [dict(id='5.13', reason=' ')])
+        cis.evaluate([MAIN], HOST, [dict(id='5.13', reason=' ')])
 
 
 def test_score_counts_and_percent():
     results = [dict(status=s) for s in ['pass'] * 5 + ['fail'] * 2 + ['waived', 'na', 'na', 'manual']]
-    assert h.score(results) == dict(passed=5, failed=2, waived=1, na=2, manual=1, applicable=7, percent=71.4)
-    assert h.score([dict(status='na')])['percent'] == 100.0
+    assert cis.score(results) == dict(passed=5, failed=2, waived=1, na=2, manual=1, applicable=7, percent=71.4)
+    assert cis.score([dict(status='na')])['percent'] == 100.0
 
 
 def test_table_failures_first_with_summary_and_waiver_reason():
-    results = h.evaluate([unhardened(MAIN)], HOST, [dict(id='5.29', reason='node counts its threads')])
-    text = h.table(results, h.score(results))
+    results = cis.evaluate([unhardened(MAIN)], HOST, [dict(id='5.29', reason='node counts its threads')])
+    text = cis.table(results, cis.score(results))
     lines = text.splitlines()
     assert lines[0].split() == ['CONTROL', 'TITLE', 'SERVICE', 'STATUS', 'DETAIL'] and ' FAIL ' in lines[1]
     assert 'waived: node counts its threads' in text and lines[-1].startswith('score ')
@@ -761,7 +616,7 @@ GOOD = dict(pids_limit=dict(postgres=512, redis=128, main=1024, worker=1024),
 
 def problems(**changes):
     args = dict(GOOD, **changes)
-    return h.settings_problems(args['pids_limit'], args['cpu_shares'], args['threshold'], args['waivers'])
+    return cis.settings_problems(args['pids_limit'], args['cpu_shares'], args['threshold'], args['waivers'])
 
 
 def test_good_settings_have_no_problem():
@@ -792,8 +647,8 @@ def test_every_broken_rule_is_named_once():
 
 
 def test_threshold_message_names_failed_controls():
-    results = h.evaluate([unhardened(REDIS)], HOST)
-    message = h.threshold_message(h.score(results), 90.0, results)
+    results = cis.evaluate([unhardened(REDIS)], HOST)
+    message = cis.threshold_message(cis.score(results), 90.0, results)
     assert message.startswith('audit score ') and 'is below the threshold 90 %' in message
     assert '5.13@n8n-redis-1' in message
 
@@ -818,23 +673,28 @@ PROC_TCP6 = '''\
 
 
 def test_parse_proc_net_tcp_ipv4_listening_only():
-    assert h.parse_proc_net_tcp(PROC_TCP) == [dict(address='127.0.0.1', port=5678, proto='tcp'),
-                                              dict(address='0.0.0.0', port=2024, proto='tcp'),
-                                              dict(address='10.0.0.5', port=22, proto='tcp')]
+    assert cis.parse_proc_net_tcp(PROC_TCP) == [dict(address='127.0.0.1', port=5678, proto='tcp'),
+                                                dict(address='0.0.0.0', port=2024, proto='tcp'),
+                                                dict(address='10.0.0.5', port=22, proto='tcp')]
 
 
 def test_parse_proc_net_tcp6():
-    assert h.parse_proc_net_tcp(PROC_TCP6) == [dict(address='::1', port=5678, proto='tcp6'),
-                                               dict(address='::', port=5678, proto='tcp6'),
-                                               dict(address='::ffff:127.0.0.1', port=8080, proto='tcp6'),
-                                               dict(address='2001:db8::1', port=80, proto='tcp6')]
+    assert cis.parse_proc_net_tcp(PROC_TCP6) == [dict(address='::1', port=5678, proto='tcp6'),
+                                                 dict(address='::', port=5678, proto='tcp6'),
+                                                 dict(address='::ffff:127.0.0.1', port=8080, proto='tcp6'),
+                                                 dict(address='2001:db8::1', port=80, proto='tcp6')]
 
 
 def test_parse_proc_net_tcp_skips_garbage():
-    assert h.parse_proc_net_tcp('') == [] and h.parse_proc_net_tcp('  0: XYZ:0016 0 0A\n  1: 01:0016 0 0A') == []
+    assert cis.parse_proc_net_tcp('') == [] and cis.parse_proc_net_tcp('  0: XYZ:0016 0 0A\n  1: 01:0016 0 0A') == []
 
 
 # --- never a secret ---
+
+# an n8n service of a compose config, for the lint part below (test_compose_lint.py has the lint's own tests)
+def service(image='n8nio/n8n:2.41.1', **env):
+    return dict(image=image, environment=env)
+
 
 def test_no_secret_value_reaches_results_table_or_lint_findings():
     places = ('env', 'cmd', 'args', 'entrypoint', 'label', 'healthcheck')
@@ -844,160 +704,14 @@ def test_no_secret_value_reaches_results_table_or_lint_findings():
     # docker top shows command lines, secrets on them included: the audit keeps them to itself
     host = dict(HOST, processes={'c%d' % i: ['redis-server --requirepass ' + SECRET, '/usr/sbin/sshd -D ' + SECRET]
                                  for i in range(len(containers))})
-    results = h.evaluate(containers, host, [dict(id='N8N-1@c0', reason='test')])
-    summary = h.score(results)
-    out = json.dumps(results) + h.table(results, summary) + h.threshold_message(summary, 90, results)
+    results = cis.evaluate(containers, host, [dict(id='N8N-1@c0', reason='test')])
+    summary = cis.score(results)
+    out = json.dumps(results) + cis.table(results, summary) + cis.threshold_message(summary, 90, results)
     assert SECRET not in out and out.count('N8N-1') >= len(containers)
     config = dict(services=dict(
         n8n=service(N8N_ENCRYPTION_KEY=SECRET, N8N_ENCRYPTION_KEY_FILE='/k', QUEUE_BULL_REDIS_PASSWORD=SECRET),
         worker=service(N8N_ENCRYPTION_KEY=SECRET[::-1]),
         redis=dict(image='redis', command='redis-server --requirepass ' + SECRET,
                    environment=['REDISCLI_AUTH=' + SECRET])))
-    findings = h.lint_compose(config)
+    findings = cl.lint_compose(config)
     assert len(findings) >= 5 and SECRET not in json.dumps(findings) and SECRET[::-1] not in json.dumps(findings)
-
-
-# --- Docker daemon log rotation ---
-
-def test_daemon_log_config_without_a_file_sets_json_file_rotation():
-    config, note = h.daemon_log_config('', '10m', 3)
-    assert config == {'log-driver': 'json-file', 'log-opts': {'max-size': '10m', 'max-file': '3'}}
-    assert note == 'log-driver json-file, max-size 10m, max-file 3'
-
-
-def test_daemon_log_config_keeps_every_other_setting_and_log_opt():
-    current = json.dumps({'storage-driver': 'overlay2', 'log-opts': {'max-size': '100m', 'labels': 'app'}})
-    config, _note = h.daemon_log_config(current, '10m', 3)
-    assert config['storage-driver'] == 'overlay2'
-    assert config['log-opts'] == {'max-size': '10m', 'max-file': '3', 'labels': 'app'}
-
-
-def test_daemon_log_config_is_stable_on_its_own_output():
-    config, _note = h.daemon_log_config('{"live-restore": true}', '10m', 3)
-    assert h.daemon_log_config(json.dumps(config), '10m', 3)[0] == config
-
-
-def test_daemon_log_config_sets_sizes_for_the_local_driver_too():
-    config, _note = h.daemon_log_config('{"log-driver": "local"}', '20m', 5)
-    assert config == {'log-driver': 'local', 'log-opts': {'max-size': '20m', 'max-file': '5'}}
-
-
-def test_daemon_log_config_leaves_a_driver_that_ships_logs_elsewhere():
-    current = '{"log-driver": "journald"}'
-    config, note = h.daemon_log_config(current, '10m', 3)
-    assert config == {'log-driver': 'journald'}
-    assert 'journald keeps no log on this host' in note
-
-
-@pytest.mark.parametrize('text, message', [
-    ('{"log-driver": ', 'not valid JSON'),
-    ('[]', 'not a JSON object'),
-    ('{"log-opts": "max-size=10m"}', 'log-opts is not an object'),
-])
-def test_daemon_log_config_refuses_a_file_it_cannot_merge(text, message):
-    with pytest.raises(ValueError, match=message):
-        h.daemon_log_config(text, '10m', 3)
-
-
-@pytest.mark.parametrize('size, files', [('10', 3), ('10mb', 3), ('0m', 3), ('10m', 0)])
-def test_daemon_log_config_refuses_bad_sizes(size, files):
-    with pytest.raises(ValueError):
-        h.daemon_log_config('', size, files)
-
-
-# --- n8n's own PostgreSQL role ---------------------------------------------------------------------------------
-
-# pg_authid.rolpassword of `CREATE ROLE t1 PASSWORD 'pencil'` in PostgreSQL 17.12 (password_encryption scram-sha-256)
-PG_VERIFIER = ('SCRAM-SHA-256$4096:t0etDF044faY/5YKVlRR/A==$pRdi+ii5ru7ZijZcFM2VP341fQ0sd8i6ZYN+ZQ+fCBc='
-               ':Jz8YdUnhEXUEPE6OkZTWs41zIxaWhNuayjkhjyH3mkY=')
-SALT = b'0123456789abcdef'
-
-
-def test_scram_verifier_is_what_postgresql_stores():
-    assert h.scram_sha256_verifier('pencil', base64.b64decode('t0etDF044faY/5YKVlRR/A==')) == PG_VERIFIER
-
-
-@pytest.mark.parametrize('password', ['pencil', 'a $b #c d', 'x' * 64])
-def test_scram_verifier_agrees_with_scramp(password):
-    scramp = pytest.importorskip('scramp')
-    salt = bytes(range(16))
-    salt_out, stored_key, server_key, iterations = scramp.ScramMechanism('SCRAM-SHA-256').make_auth_info(
-        password, iteration_count=4096, salt=salt)
-    assert h.scram_sha256_verifier(password, salt) == 'SCRAM-SHA-256$%d:%s$%s:%s' % (
-        iterations, base64.b64encode(salt_out).decode(), base64.b64encode(stored_key).decode(),
-        base64.b64encode(server_key).decode())
-
-
-def test_scram_verifier_matches_postgresql_for_a_password_with_spaces_dollar_and_hash():
-    stored = ('SCRAM-SHA-256$4096:obj7Wmdpkcx9/Hi6wESrAg==$WqkhxoVjtZ8xLKOy4q0eZy5p9Vi7XRxbVfWZpBGQJzM='
-              ':I3ws0i8B+qgH/fd8BLUK/5O1WdoUuqs3fHC0NxyB5bc=')  # CREATE ROLE t3 PASSWORD 'a $b #c d'
-    assert h.scram_verifier_matches(stored, 'a $b #c d')
-
-
-@pytest.mark.parametrize('verifier, password, expected', [
-    (PG_VERIFIER, 'pencil', True),
-    (PG_VERIFIER, 'pencil ', False),
-    (PG_VERIFIER, 'Pencil', False),
-    ('md5' + '0' * 32, 'pencil', False),
-    ('', 'pencil', False),
-    (None, 'pencil', False),
-    (PG_VERIFIER.replace('4096', '4097'), 'pencil', False),
-])
-def test_scram_verifier_matches_only_its_password(verifier, password, expected):
-    assert h.scram_verifier_matches(verifier, password) is expected
-
-
-@pytest.mark.parametrize('password', ['', 'tab\tword', 'pässword', None])
-def test_scram_verifier_refuses_what_postgresql_would_saslprep(password):
-    with pytest.raises(ValueError):
-        h.scram_sha256_verifier(password, SALT)
-
-
-def test_app_role_password_is_derived_stable_and_per_role():
-    one = h.app_role_password('s3cret $ # x', 'n8n_app')
-    assert one == h.app_role_password('s3cret $ # x', 'n8n_app')
-    assert one != h.app_role_password('s3cret $ # x', 'n8n_app2')
-    assert one != h.app_role_password('s3cret $ # y', 'n8n_app')
-    assert len(one) == 43 and 's3cret' not in one
-    assert h.scram_verifier_matches(h.scram_sha256_verifier(one, SALT), one)
-
-
-def test_app_role_password_needs_the_superuser_password():
-    with pytest.raises(ValueError, match='no PostgreSQL password'):
-        h.app_role_password('', 'n8n_app')
-
-
-def test_app_role_plan_creates_a_missing_role_with_a_verifier():
-    plan = h.app_role_plan('n8n_app', 'n8n', None, 'pw-1', SALT)
-    assert plan['action'] == 'create' and h.scram_verifier_matches(plan['verifier'], 'pw-1')
-
-
-def test_app_role_plan_leaves_a_right_role_alone():
-    current = {'super': False, 'login': True, 'verifier': h.scram_sha256_verifier('pw-1', SALT)}
-    assert h.app_role_plan('n8n_app', 'n8n', current, 'pw-1', SALT) == {'action': 'none', 'reasons': [], 'verifier': ''}
-
-
-def test_app_role_plan_demotes_a_superuser_without_touching_a_right_password():
-    current = {'super': True, 'login': True, 'verifier': h.scram_sha256_verifier('pw-1', SALT)}
-    plan = h.app_role_plan('n8n_app', 'n8n', current, 'pw-1', SALT)
-    assert plan['action'] == 'alter' and plan['reasons'] == ['n8n_app is a superuser'] and plan['verifier'] == ''
-
-
-@pytest.mark.parametrize('verifier', ['-', 'md5' + '0' * 32, h.scram_sha256_verifier('old', SALT)])
-def test_app_role_plan_sets_the_derived_password_when_the_stored_one_differs(verifier):
-    current = {'super': False, 'login': False, 'verifier': verifier}
-    plan = h.app_role_plan('n8n_app', 'n8n', current, 'pw-1', SALT)
-    assert plan['action'] == 'alter' and len(plan['reasons']) == 2
-    assert h.scram_verifier_matches(plan['verifier'], 'pw-1')
-
-
-@pytest.mark.parametrize('role, message', [
-    ('n8n', 'must not be the superuser'),
-    ('N8n_app', 'lower case'),
-    ('app-role', 'lower case'),
-    ('a' * 64, 'lower case'),
-    ('', 'lower case'),
-])
-def test_app_role_plan_refuses_names_it_cannot_use(role, message):
-    with pytest.raises(ValueError, match=message):
-        h.app_role_plan(role, 'n8n', None, 'pw-1', SALT)
