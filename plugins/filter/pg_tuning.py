@@ -113,4 +113,5 @@ class FilterModule:
             "pg_tuning_changed": pg_tuning.changed_settings,
             "pg_tuning_summary": pg_tuning.report_summary,
             "pg_tuning_chart": _chart,
+            "pg_tuning_rollback_problem": pg_tuning.rollback_connections_problem,
         }

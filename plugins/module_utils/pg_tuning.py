@@ -100,6 +100,25 @@ def default_connections(profile, workers, pool_size=DB_POOL_SIZE):
     return DEFAULT_CONNECTIONS[profile]
 
 
+def rollback_connections_problem(snapshot_settings, workers, pool_size=DB_POOL_SIZE, snapshot='the snapshot'):
+    """'' when the snapshot's max_connections (its pg_settings.json) holds what runs now - main's and every running
+    worker's pool plus our headroom - else why not and the ways past it. A rollback must not put back a limit that
+    refuses n8n's connections after a scale-up (tuned for 2 workers, rolled back under 4)."""
+    setting = (snapshot_settings or {}).get('max_connections') or {}
+    try:
+        have = int(setting.get('value'))
+    except (TypeError, ValueError):
+        return ''   # a snapshot without the setting recorded: nothing to compare (PostgreSQL's own default then)
+    need = default_connections('n8n', workers, pool_size)
+    if have >= need:
+        return ''
+    fits = max((have - CONNECTION_HEADROOM) // int(pool_size) - 1, 0)
+    return ('%s has max_connections=%d, but main and the %d running workers need up to %d (%d x pool %d + %d for '
+            'backups, monitoring and tuning); scale down first (playbooks/scale_workers.yml -e workers=%d), roll back '
+            'to another snapshot, or run tune_postgres.yml without pg_tuning_rollback to size it for them. Nothing was '
+            'changed.' % (snapshot, have, int(workers), need, int(workers) + 1, int(pool_size), CONNECTION_HEADROOM, fits))
+
+
 # --- one function per formula (PGTune), each unit-tested -------------------------------------------------------
 def shared_buffers(mem_kb):
     return _floor_mb(mem_kb // 4)

@@ -506,3 +506,28 @@ def test_report_summary_one_line_per_step():
                                "regressed) - tpcb: tps fell 30.9 % (")
     assert lines[2] == ("stage 2 (restart): kept, inconclusive after 3 rounds (tpcb-like tps -5.2 % p95 +0.0 % "
                         "inconclusive)")
+
+
+def test_a_rollback_keeps_a_snapshot_whose_max_connections_holds_the_running_workers():
+    settings = {'max_connections': {'value': '26', 'source': 'configuration file'}}
+    assert t.rollback_connections_problem(settings, 2) == ''      # (2 + 1) x 2 + 20 = 26
+
+
+def test_a_rollback_refuses_a_snapshot_too_small_for_the_workers_running_now_and_names_the_ways_past():
+    settings = {'max_connections': {'value': '26'}}
+    problem = t.rollback_connections_problem(settings, 4, 2, snapshot='snapshot 20261207T101500Z')
+    assert 'snapshot 20261207T101500Z has max_connections=26' in problem
+    assert 'need up to 30' in problem                                       # (4 + 1) x 2 + 20
+    assert 'scale_workers.yml -e workers=2' in problem                      # (26 - 20) // 2 - 1
+    assert 'Nothing was changed' in problem
+
+
+def test_a_rollback_counts_the_pool_size():
+    settings = {'max_connections': {'value': '40'}}
+    assert t.rollback_connections_problem(settings, 4, 4) == ''     # (4 + 1) x 4 + 20 = 40
+    assert 'need up to 44' in t.rollback_connections_problem(settings, 5, 4)
+
+
+def test_a_rollback_without_the_setting_recorded_is_not_refused():
+    assert t.rollback_connections_problem({}, 8) == ''
+    assert t.rollback_connections_problem(None, 8) == ''
