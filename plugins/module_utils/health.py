@@ -1,7 +1,8 @@
 # Copyright: n8n_ops maintainers
 # SPDX-License-Identifier: MIT (see LICENSE)
 """Stack health (pure): facts read from the running stack -> checks (green/red with a message), the stuck-queue
-diagnosis, alert transitions that do not flap, and the Prometheus textfile.
+diagnosis, alert transitions that do not flap, what an alert says, the retry of alerts not delivered, the state
+file's content, and the Prometheus textfile.
 
 The monitoring role reads the facts (docker inspect, HTTP, redis-cli, psql, df, the backup role's status.json) and
 hands them here; every threshold is an argument, so the role exposes each one as a variable.
@@ -9,8 +10,10 @@ hands them here; every threshold is an argument, so the role exposes each one as
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import time
 
 GREEN, RED = 'green', 'red'
 THRESHOLDS = dict(
@@ -29,6 +32,8 @@ THRESHOLDS = dict(
 
 
 STARTUP_GRACE_S = 60.0  # an n8n worker connects to Redis and PostgreSQL within this after its container starts
+ACTIONS_KEEP_S = 7 * 86400  # the remediation history in the state file covers the last week ...
+ACTIONS_KEEP = 200          # ... and at most this many actions (the newest; the hourly limit looks back one hour)
 
 
 def _check(name, ok, message, value=None):
@@ -238,7 +243,8 @@ def evaluate(facts, now, thresholds=None):
 def transitions(previous, checks, confirm=1):
     """Alert on state changes only. previous: {name: {'alerted': status, 'streak': n, 'seen': status}} from the
     last run (kept on disk); a new status is alerted once it was seen `confirm` runs in a row, so an item flapping
-    between two runs does not alert each time. Returns (new state, [{'name', 'from', 'to', 'message'}])."""
+    between two runs does not alert each time. Returns (new state, [{'name', 'from', 'to', 'message'}]).
+    `alerted` is the status the receiver was last told of; after_delivery() keeps it there when a POST fails."""
     state, alerts = {}, []
     for c in checks:
         old = previous.get(c['name']) or dict(alerted=GREEN, streak=0, seen=GREEN)
@@ -251,6 +257,56 @@ def transitions(previous, checks, confirm=1):
     for name, old in previous.items():  # a check that disappeared (a removed worker) is not an alert
         state.setdefault(name, old)
     return state, alerts
+
+
+def alert_message(alert, host, now):
+    """The JSON object POSTed for one alert: `text` for a chat webhook, the fields for anything else. `time` is
+    the run's (UTC), for an alert tried again after a failed POST too."""
+    return dict(text=alert_text(alert, host), check=alert['name'], host=host, message=alert['message'], to=alert['to'],
+                time=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(now)), **{'from': alert['from']})
+
+
+def after_delivery(state, alerts):
+    """The retry bookkeeping after the POSTs of transitions()' alerts, each marked `delivered` (and `error` when
+    not). A check whose alert was not delivered keeps, as `alerted`, the status the receiver last heard of (the
+    alert's `from`): the next run's transitions() then alerts it again while the check is still in its new status,
+    with that run's message, and drops it when the check went back meanwhile - for the receiver nothing changed.
+    That is the whole spool of undelivered alerts: at most one per check, in the state file, tried every run until
+    a POST succeeds. Returns (new state, one warning per alert not delivered); `state` is left as it was."""
+    state = dict(state)
+    warnings = []
+    for a in alerts:
+        if not a.get('delivered'):
+            state[a['name']] = dict(state[a['name']], alerted=a['from'])
+            warnings.append('alert for %s not delivered: %s' % (a['name'], a.get('error') or 'no reason given'))
+    return state, warnings
+
+
+STATE_UNREADABLE = 'cannot read the state file %s (%s): move it away to start afresh'
+
+
+def read_state(text, path):
+    """The state file's text -> {'checks': the alert state transitions() takes, 'actions': the remediation
+    history}; None (no file yet, the first run) -> an empty state. ValueError naming the file when it is not
+    a state stack_health wrote."""
+    if text is None:
+        return dict(checks={}, actions=[])
+    try:
+        state = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(STATE_UNREADABLE % (path, exc)) from exc
+    if not isinstance(state, dict) or not isinstance(state.get('checks') or {}, dict) \
+            or not isinstance(state.get('actions') or [], list):
+        raise ValueError(STATE_UNREADABLE % (path, 'not a JSON object with checks {} and actions []'))
+    return dict(checks=state.get('checks') or {}, actions=state.get('actions') or [])
+
+
+def state_content(checks, actions, now):
+    """What the state file holds after a run: the alert state of every check (transitions(), then
+    after_delivery()) and the remediation history - the earlier runs' actions followed by this run's - of the last
+    ACTIONS_KEEP_S, at most the newest ACTIONS_KEEP."""
+    kept = [a for a in actions if now - float(a.get('time') or 0) < ACTIONS_KEEP_S]
+    return dict(checks=checks, actions=kept[-ACTIONS_KEEP:])
 
 
 def lockless(active_ids, exists_replies):

@@ -64,8 +64,9 @@ options:
   alert_url:
     description:
       - POST one JSON message (C(text), C(check), C(from), C(to), C(message), C(host), C(time)) to this URL per state
-        change (green to red, red to green). Needs O(state_file). A message that cannot be delivered is tried again
-        on the next run.
+        change (green to red, red to green). Needs O(state_file). A message that cannot be delivered (no connection,
+        an error status, no valid HTTP answer) is tried again on every later run while the check stays in its new
+        state, with that run's message and time, and dropped when the check went back meanwhile.
     type: str
     default: ""
   alert_confirm:
@@ -132,7 +133,9 @@ seconds:
   returned: always
   type: float
 alerts:
-  description: The state changes alerted in this run (C(name), C(from), C(to), C(message), C(delivered)).
+  description: >-
+    The state changes alerted in this run (C(name), C(from), C(to), C(message), C(delivered), C(error) when not
+    delivered).
   returned: always
   type: list
   elements: dict
@@ -152,6 +155,7 @@ import socket
 import subprocess
 import time
 import urllib.error
+from http.client import HTTPException
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
@@ -171,8 +175,7 @@ PG_SQL = (
     "'oldest_xact_s', (SELECT coalesce(max(extract(epoch FROM now() - xact_start)), 0) FROM pg_stat_activity"
     " WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() AND backend_type = 'client backend'))")
 # redis-cli authenticates from the hardening role's password file, else from REDISCLI_AUTH in the container's env.
-REDIS_CLI = ('sh', '-c', '[ -r /run/secrets/n8n_ops/password ] && REDISCLI_AUTH="$(cat /run/secrets/n8n_ops/password)"'
-             ' && export REDISCLI_AUTH; exec redis-cli --no-auth-warning "$@"', 'redis-cli')
+REDIS_CLI = ('n8n-redis-cli',)  # the stack role's script in the redis container (roles/stack/files/n8n-redis-cli)
 REDIS_CMDS = ('PING', 'INFO memory') + BULL_COMMANDS + ('LINDEX bull:jobs:wait -1',)
 INSPECT = ('{{index .Config.Labels "com.docker.compose.service"}}\t{{.Name}}\t{{.State.Status}}\t{{.State.Paused}}\t'
            '{{if .State.Health}}{{.State.Health.Status}}{{end}}\t{{.RestartCount}}\t{{.State.OOMKilled}}\t'
@@ -396,26 +399,26 @@ def gauges(facts, now):
 def load_state(path):
     try:
         with open(path, encoding='utf-8') as f:
-            state = json.load(f)
+            text = f.read()
     except FileNotFoundError:
-        return dict(checks={}, actions=[])
+        text = None
     except (OSError, ValueError) as exc:
-        raise ValueError('cannot read the state file %s (%s): move it away to start afresh' % (path, exc)) from exc
-    return dict(checks=state.get('checks') or {}, actions=state.get('actions') or [])
+        raise ValueError(health.STATE_UNREADABLE % (path, exc)) from exc
+    return health.read_state(text, path)
 
 
 def send_alerts(module, alerts, now):
+    """POST each alert; marks it `delivered`, or not with the `error` (health.after_delivery() keeps it for the
+    next run). A receiver that answers with no valid HTTP (HTTPException) is one that did not take it."""
     host = socket.gethostname()
     for a in alerts:
-        body = dict(text=health.alert_text(a, host), check=a['name'], host=host, message=a['message'], to=a['to'],
-                    time=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(now)), **{'from': a['from']})
         try:
-            open_url(module.params['alert_url'], data=json.dumps(body), method='POST', timeout=module.params['timeout'],
-                     headers={'Content-Type': 'application/json'})
+            open_url(module.params['alert_url'], data=json.dumps(health.alert_message(a, host, now)), method='POST',
+                     timeout=module.params['timeout'], headers={'Content-Type': 'application/json'})
             a['delivered'] = True
-        except (urllib.error.URLError, OSError) as exc:
+        except (urllib.error.URLError, OSError, HTTPException) as exc:
             a['delivered'] = False
-            a['error'] = str(exc)
+            a['error'] = str(exc) or type(exc).__name__
     return alerts
 
 
@@ -442,14 +445,12 @@ def keep_state(module, probe, result, facts, now):
     previous = load_state(p['state_file'])
     checks, alerts = health.transitions(previous['checks'], result['checks'], p['alert_confirm'])
     if p['alert_url'] and alerts:
-        for a in send_alerts(module, alerts, now):
-            if not a['delivered']:
-                checks[a['name']]['alerted'] = a['from']  # tried again next run
-                module.warn('alert for %s not delivered: %s' % (a['name'], a['error']))
+        checks, warnings = health.after_delivery(checks, send_alerts(module, alerts, now))
+        for warning in warnings:
+            module.warn(warning)
     actions = remediate(module, probe, result, facts, previous['actions'], now) if p['remediate'] else []
-    kept = [a for a in previous['actions'] + actions if now - float(a.get('time') or 0) < 7 * 86400]
-    atomic_write_bytes(p['state_file'], json.dumps(dict(checks=checks, actions=kept[-200:]), indent=1).encode(),
-                       mode=0o600)
+    atomic_write_bytes(p['state_file'], json.dumps(health.state_content(checks, previous['actions'] + actions, now),
+                                                   indent=1).encode(), mode=0o600)
     return alerts, actions
 
 
