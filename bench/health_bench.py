@@ -303,8 +303,7 @@ class Health:
     def baseline_commands(self):
         return [(['docker', 'compose', 'ps'], PROJECT_DIR),
                 (['curl', '-fsS', self.base + '/healthz'], None),
-                (['docker', 'exec', self.names['redis'], 'sh', '-c',
-                  'REDISCLI_AUTH="$(cat /run/secrets/n8n_ops/password)" redis-cli --no-auth-warning ping'], None),
+                (['docker', 'exec', self.names['redis'], 'n8n-redis-cli', 'ping'], None),
                 (['docker', 'exec', self.names['postgres'], 'pg_isready'], None)]
 
     def run_baseline(self):
@@ -347,7 +346,7 @@ class Health:
         out = []
         for command in commands:
             argv = shlex.split(command)
-            stdin = redis_stdin if 'redis-cli' in argv and '-i' in argv else None
+            stdin = redis_stdin if {'redis-cli', 'n8n-redis-cli'} & set(argv) and '-i' in argv else None
             times = []
             for dummy in range(repeats):
                 start = time.monotonic()

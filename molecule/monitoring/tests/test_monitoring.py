@@ -37,6 +37,7 @@ def test_cron_runs_the_check_every_five_minutes(host):
 
 @pytest.mark.parametrize('path,mode', [
     ('/usr/local/sbin/n8n-health', 0o750),
+    ('/usr/local/lib/n8n_ops/n8n-cron-lib.sh', 0o644),  # the cron wrappers' shared start, sourced by n8n-health
     ('/etc/n8n_ops', 0o700),
     ('/etc/n8n_ops/health-vars.yml', 0o600),   # holds the alert URL
     ('/var/lib/n8n_ops/monitoring', 0o700),
