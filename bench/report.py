@@ -2,8 +2,9 @@
 """Regenerate the results section of bench/README.md from the committed bench/results/*.json.
 
 Writes the newest backup result per database size, the newest RTO, the newest tuning, the newest worker scaling
-and the newest health check result between the README's results markers. With --check it changes nothing and
-exits 1 when the README is out of date. Python stdlib only.
+and the newest health check result between the README's results markers, and the newest complete gate benchmark
+result (never a --quick one) between its gate markers. With --check it changes nothing and exits 1 when the README
+is out of date. Python stdlib only.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import glob
 import json
 import os
 import re
+import statistics
 import sys
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(BENCH, 'results')
 README = os.path.join(BENCH, 'README.md')
 BEGIN, END = '<!-- results:begin -->', '<!-- results:end -->'
+GATE_BEGIN, GATE_END = '<!-- gate-results:begin -->', '<!-- gate-results:end -->'
 # Runs smaller or shorter than this only show that the benchmark works; the README says so next to their tables.
 REPRESENTATIVE_GB, REPRESENTATIVE_RUNS = 1.0, 3
 # The tuning benchmark's defaults: smaller or shorter runs are smoke runs.
@@ -31,6 +34,9 @@ SCALE_DEFAULTS = dict(concurrency=10, parallel=16, warmup=10)
 SCALE_TRIVIAL, SCALE_LATENCY = 'trivial-webhook', 'latency-bound'
 # The health check benchmark's default: fewer rounds make a smoke run.
 HEALTH_ROUNDS = 10
+# The gate benchmark's bar: this many runs of each kind; its default injected regression.
+GATE_RUNS = 5
+GATE_OVERRIDES = {'enable_indexscan': 'off', 'enable_bitmapscan': 'off'}
 MB = 2 ** 20
 CHANGES = [('ours-session', 'pg_restore-stdin'), ('ours-session', 'ours-session-pglz'),
            ('ours-session-pglz', 'pg_restore-stdin'), ('ours-j2', 'pg_restore-j2')]
@@ -439,6 +445,137 @@ def render_health(name, r):
     return lines
 
 
+def gate_results(results):
+    """The gate results that count: complete runs, never --quick ones (a smoke test is not a result)."""
+    return [(name, r) for name, r in results if r.get('complete') and not r.get('quick')]
+
+
+def gate_command(p):
+    """The command line of a gate run: every option not at its default."""
+    args = ['python bench/gate_bench.py']
+    for key in ('stock_runs', 'regression_runs'):
+        if p[key] != GATE_RUNS:
+            args.append('--%s %d' % (key.replace('_', '-'), p[key]))
+    if p['order'] != 'interleaved':
+        args.append('--order ' + p['order'])
+    if p['regression_overrides'] != GATE_OVERRIDES:
+        args.append("--regression-overrides '%s'" % json.dumps(p['regression_overrides'], sort_keys=True))
+    return ' '.join(args)
+
+
+def gate_stage_names(runs):
+    """The step names over all runs, in the order they first appear ('stage 0 (container)', 'stage 1 (reload)')."""
+    names = []
+    for run in runs:
+        for step in run.get('steps') or []:
+            if step['name'] not in names:
+                names.append(step['name'])
+    return names
+
+
+def gate_step_cell(run, name):
+    """kept or reverted, with the gate's verdict; '-' where the run did not reach the step."""
+    step = next((s for s in run.get('steps') or [] if s['name'] == name), None)
+    if step is None:
+        return '-'
+    return ('kept' if step['kept'] else '**reverted**') + (', %s' % step['verdict'] if step.get('verdict') else '')
+
+
+def gate_estimate(w):
+    """'select-only tps -97.1 %' from a run's worst estimate."""
+    if not w:
+        return '-'
+    return '%s %s %+.1f %%' % (w['workload'], 'tps' if w['measure'] == 'tps' else 'p95', w['change'] * 100)
+
+
+def gate_result_cell(run):
+    if run['success']:
+        return 'success' if run['kind'] == 'stock' else 'reverted'
+    reasons = '; '.join(x[:160] for x in run.get('reasons') or [])
+    return '**%s**: %s' % ('FAILED' if run['kind'] == 'stock' else 'NOT reverted', reasons)
+
+
+def gate_row(run, stages):
+    rounds = ', '.join(str(s['rounds']) for s in run.get('steps') or [] if s.get('rounds') is not None) or '-'
+    return row([run['run'], run['kind'], '-' if run.get('rc') is None else run['rc'], gate_result_cell(run),
+                '-' if run.get('seconds') is None else '%.0f' % run['seconds']]
+               + [gate_step_cell(run, name) for name in stages] + [rounds, gate_estimate(run.get('worst'))])
+
+
+def gate_gate_line(r):
+    """The gate's parameters as the runs' report.json recorded them (the role's defaults)."""
+    g = next((run['gate_bench'] for run in r['runs'] if run.get('gate_bench')), None)
+    if not g:
+        return []
+    more = '' if g['max_rounds'] == g['rounds'] else ' (one more while a verdict is open, up to %d)' % g['max_rounds']
+    return ['- Gate (the role\'s defaults, from report.json): %d rounds%s of %s s per workload and side, %s clients, '
+            'pgbench scale %s, workloads %s; floor %.0f %%, alpha %s per stage.' % (
+                g['rounds'], more, g['duration'], g['clients'], g['scale'], ', '.join(g['workloads']),
+                100 * g['noise_floor'], g['alpha'])]
+
+
+def render_gate(results):
+    """The newest complete gate benchmark: runs from stock and with the injected regression, the bar's verdict, a row
+    per run with its stages."""
+    usable = gate_results(results)
+    if not usable:
+        return '\n'.join(['### Gate benchmark', '', 'No committed run yet: run `python bench/gate_bench.py`, then '
+                          '`python bench/report.py`. `--quick` runs are smoke tests and never shown here.'])
+    name, r = usable[-1]
+    m, v, p, s = r['machine'], r['versions'], r['parameters'], r['summary']
+    st, rg, bar = s['stock'], s['regression'], s['bar']
+    when = r['date'][:16].replace('T', ' ')
+    overrides = ', '.join('`%s=%s`' % kv for kv in sorted(p['regression_overrides'].items()))
+    title = '### Gate benchmark: %d runs from stock, %d with an injected regression (%s), %s, %s UTC' % (
+        st['planned'], rg['planned'], overrides, p['order'], when)
+    if bar['verdict'] == 'n/a':
+        title = ('### Partial gate benchmark (%d runs from stock, %d with an injected regression): fewer than the '
+                 'bar\'s %d of each, %s UTC' % (st['planned'], rg['planned'], bar['runs'], when))
+    load = r['load']
+    rollbacks = [run['rollback']['seconds'] for run in r['runs'] if (run.get('rollback') or {}).get('seconds')]
+    lines = [title, '', '`results/%s`: `%s`' % (name, gate_command(p)), '',
+             '- Machine: %s, %d cores, %.0f GiB RAM, kernel %s, Docker %s, Compose %s.' % (
+                 m['cpu_model'], m['cores'], (m['memory_bytes'] or 0) / 2 ** 30, m['kernel'], m['docker_engine'],
+                 v['compose']),
+             '- Versions: n8n %s (`%s`), PostgreSQL %s (`%s`), ansible-core %s, collection commit %s%s.' % (
+                 v['n8n'], v['n8n_image'], version(v['postgresql_server']), v['postgres_image'], v['ansible_core'],
+                 (v['collection_commit'] or 'unknown')[:12],
+                 ' with uncommitted changes to %s' % ', '.join('`%s`' % f.split()[-1] for f in
+                                                               v['measured_files_uncommitted'])
+                 if v.get('measured_files_uncommitted') else ''),
+             '- Stack: the default stack of `inventory/local` (postgres memory limit %.0f MB), `%s`, from stock before '
+             'every run (`-e pg_tuning_rollback=%s`, the first run\'s snapshot%s, then `SHOW shared_buffers` = 128MB).' % (
+                 r['postgres_memory_limit_bytes'] / MB, p['command'], r.get('stock_snapshot') or '<first snapshot>',
+                 ': %d rollbacks, median %.0f s' % (len(rollbacks), statistics.median(rollbacks)) if rollbacks else '')]
+    lines += gate_gate_line(r)
+    lines += ['- Load average (1 min) at start %.2f, at end %.2f; other containers running at start %d, at end %d%s.' % (
+        load['start']['loadavg'][0], load['end']['loadavg'][0], load['start']['other_containers_running'],
+        load['end']['other_containers_running'], ': the machine was otherwise busy' if load['busy'] else '')]
+    seconds = st['seconds']
+    lines.append('- **From stock: %d of %d succeeded** (rc 0, every stage kept)%s.' % (
+        st['succeeded'], st['planned'],
+        '; wall seconds median %.0f (%.0f-%.0f)' % (seconds['median'], seconds['min'], seconds['max']) if seconds else ''))
+    changes = '; '.join('%s %+.1f %%' % (w, c['min'] * 100) if c['min'] == c['max'] else
+                        '%s %+.1f to %+.1f %%' % (w, c['min'] * 100, c['max'] * 100) for w, c in rg['tps_change'].items())
+    lines.append('- **Injected regression: %d of %d reverted** (rc != 0, the play says %s was reverted, not kept in '
+                 'report.json, the settings back as before)%s%s.' % (
+                     rg['reverted'], rg['planned'], p['regression_stage'],
+                     '; the gate\'s estimate of the tps change there, per workload over the runs: %s' % changes
+                     if changes else '',
+                     '; every run\'s largest tps fall >= %.0f %%: %s (smallest %.1f %%)' % (
+                         100 * rg['min_regression'], 'yes' if rg['all_at_least'] else '**NO**', 100 * rg['smallest_size'])
+                     if rg['smallest_size'] is not None else ''))
+    lines.append('- Bar (%d runs from stock all succeed; an injected >= %.0f %% regression reverted %d of %d times): '
+                 '**%s**%s.' % (bar['runs'], 100 * bar['min_regression'], bar['runs'], bar['runs'], bar['verdict'],
+                                ' (%s)' % bar['why_na'] if bar.get('why_na') else ''))
+    stages = gate_stage_names(r['runs'])
+    lines += ['', 'Rounds: per gated stage, in order. Worst estimate: over the gated stages, the workload and measure '
+              'whose estimated change (the gate\'s, before to after) is furthest on the worse side.', '',
+              row(['run', 'kind', 'rc', 'result', 'seconds'] + stages + ['rounds', 'worst estimate']),
+              '|---:|---|---:|---|---:|' + '---|' * len(stages) + '---|---|']
+    return '\n'.join(lines + [gate_row(run, stages) for run in r['runs']])
+
+
 def render(results, rto=(), tune=(), scale=(), health=()):
     if not results:
         runs = ['No results yet: run `python bench/backup_bench.py`, then `python bench/report.py`.']
@@ -458,15 +595,15 @@ def render(results, rto=(), tune=(), scale=(), health=()):
     return '\n\n'.join(runs)
 
 
-def splice(text, section):
+def splice(text, section, begin=BEGIN, end=END):
     """text with the lines between the marker lines replaced by section (markers quoted in prose do not count)."""
     lines = text.split('\n')
     try:
-        start = lines.index(BEGIN)
-        end = lines.index(END, start)
+        first = lines.index(begin)
+        last = lines.index(end, first)
     except ValueError:
-        raise SystemExit('%s: no line %s followed by a line %s' % (README, BEGIN, END)) from None
-    return '\n'.join(lines[:start + 1] + [section] + lines[end:])
+        raise SystemExit('%s: no line %s followed by a line %s' % (README, begin, end)) from None
+    return '\n'.join(lines[:first + 1] + [section] + lines[last:])
 
 
 def main():
@@ -477,6 +614,7 @@ def main():
         current = f.read()
     wanted = splice(current, render(load_results(), load_results(kind='rto'), load_results(kind='tune'),
                                     load_results(kind='scale'), load_results(kind='health')))
+    wanted = splice(wanted, render_gate(load_results(kind='gate')), GATE_BEGIN, GATE_END)
     if args.check:
         if wanted != current:
             print('bench/README.md results are out of date: run python bench/report.py', file=sys.stderr)
