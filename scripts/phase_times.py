@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Where a Molecule scenario's time goes: seconds per phase (create, converge, idempotence, verify, ...).
 
 Reads the scenario's output (ANSI colours allowed): molecule's "<scenario> ➜ <phase>: Executing" lines mark the
