@@ -9,16 +9,16 @@ set +e
 # Every scenario, listed (a renamed molecule.yml must fail the run, not drop its scenario silently).
 SCENARIOS=(stack backup pg_tuning worker_scaling monitoring hardening)
 
-# The whole run (see docs/TESTING.md for the measured shape): the images build (n8n ~15 min on a fresh machine)
-# while lint, sanity and units run; then side by side the module integration tests (host engine) and three lanes
+# The whole run (docs/TESTING.md has the measured shape): the images build (n8n ~15 min on a fresh machine)
+# while lint, sanity and units run; then side by side the module integration tests (host engine) and two lanes
 # of Molecule scenarios, each with its own nested engine (N8N_OPS_TEST_LANE picks its volume) - a scenario spends
-# most of its time waiting (n8n starting, Wait nodes, Bull's stalled check), so lanes overlap well on 2 cores.
+# much of its time waiting (n8n starting, Wait nodes, Bull's stalled check), so two lanes overlap well on 2 cores;
+# a third lane was measured too: load average ~10, every scenario 1.5-2x slower, no gain.
 # Then pg_tuning alone: its benchmark gate compares pgbench runs, and a neighbour lane's load made a good plan look
-# 8x slower in p95 (measured). Lanes balanced from measured scenario times (backup ~1160 s; worker_scaling ~870 +
-# stack ~130; monitoring ~450 + hardening ~510). TEST_SERIAL=1: one by one.
-LANE_A=(backup)
-LANE_B=(worker_scaling stack)
-LANE_C=(monitoring hardening)
+# 8x slower in p95 (measured). Lanes balanced from measured scenario times (backup ~1160 s + hardening ~510;
+# worker_scaling ~870 + monitoring ~450 + stack ~130). TEST_SERIAL=1: one by one.
+LANE_A=(backup hardening)
+LANE_B=(worker_scaling monitoring stack)
 ALONE=(pg_tuning)
 
 stages=("$@")
@@ -94,17 +94,16 @@ start_after_converge() {  # lane, stages...: starts when the previous lane's fir
   run_lane "$@" & pids+=($!); lanes+=("$1")
 }
 if [ "$laned" = 1 ]; then
-  laned_list=$(printf '%s\n' "${LANE_A[@]}" "${LANE_B[@]}" "${LANE_C[@]}" "${ALONE[@]}" | sort | tr '\n' ' ')
+  laned_list=$(printf '%s\n' "${LANE_A[@]}" "${LANE_B[@]}" "${ALONE[@]}" | sort | tr '\n' ' ')
   listed=$(printf '%s\n' "${SCENARIOS[@]}" | sort | tr '\n' ' ')
-  [ "$laned_list" = "$listed" ] || { log "LANE_A + LANE_B + LANE_C + ALONE ($laned_list) must be exactly SCENARIOS ($listed)"; exit 1; }
-  log "images build while lint, sanity and units run; then side by side: integration | ${LANE_A[*]} | ${LANE_B[*]} | ${LANE_C[*]}; then ${ALONE[*]} alone; each lane's output follows at the end"
+  [ "$laned_list" = "$listed" ] || { log "LANE_A + LANE_B + ALONE ($laned_list) must be exactly SCENARIOS ($listed)"; exit 1; }
+  log "images build while lint, sanity and units run; then side by side: integration | ${LANE_A[*]} | ${LANE_B[*]}; then ${ALONE[*]} alone; each lane's output follows at the end"
   run_lane static lint sanity units & pids=($!); lanes=(static)
   run_one images   # in the foreground: its progress (a line a minute per image) is the run's progress meanwhile
   if grep -q '^ok   images' "$REPORT"; then
     run_lane host integration & pids+=($!); lanes+=(host)
     run_lane a "${LANE_A[@]/#/molecule:}" & pids+=($!); lanes+=(a)
     start_after_converge b "${LANE_B[@]/#/molecule:}"
-    start_after_converge c "${LANE_C[@]/#/molecule:}"
   fi
   alive() { local p; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
   beat=0
