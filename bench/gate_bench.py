@@ -291,9 +291,11 @@ def summarize(runs, stock_runs, regression_runs, quick=False, min_regression=MIN
         verdict = 'n/a'
     else:
         verdict = 'PASS' if met else 'MISS'
-    s['bar'] = dict(runs=bar_runs, min_regression=min_regression, met=met, verdict=verdict,
-                    why_na='quick: a smoke test' if quick else ('fewer than %d runs of a kind' % bar_runs
-                                                               if verdict == 'n/a' else None))
+    if quick:
+        why_na = 'quick: a smoke test'
+    else:
+        why_na = 'fewer than %d runs of a kind' % bar_runs if verdict == 'n/a' else None
+    s['bar'] = dict(runs=bar_runs, min_regression=min_regression, met=met, verdict=verdict, why_na=why_na)
     return s
 
 
@@ -309,8 +311,8 @@ def print_report(r):
     print('\n== gate benchmark%s: %d stock, %d regression run(s), %s; overrides of the regression runs: %s'
           % (' (QUICK: a smoke test, not a result)' if r['quick'] else '', s['stock']['runs'], s['regression']['runs'],
              r['parameters']['order'], json.dumps(r['parameters']['regression_overrides'], sort_keys=True)))
-    print('%4s %-10s %4s %-10s %8s  %-50s %s' % ('run', 'kind', 'rc', 'result', 'seconds', 'steps (kept/REVERTED, rounds)',
-                                                  'worst estimate'))
+    header = ('run', 'kind', 'rc', 'result', 'seconds', 'steps (kept/REVERTED, rounds)', 'worst estimate')
+    print('%4s %-10s %4s %-10s %8s  %-50s %s' % header)
     for run in r['runs']:
         steps = ', '.join('%s %s%s' % (st['name'].split(' (')[0], 'kept' if st['kept'] else 'REVERTED',
                                        '/%s' % st['rounds'] if st.get('rounds') is not None else '')
@@ -322,10 +324,11 @@ def print_report(r):
         for reason in run.get('reasons') or []:
             print('%4s   %s' % ('', reason))
     st, rg = s['stock'], s['regression']
-    print('\nstock: %d/%d succeeded; seconds %s' % (st['succeeded'], st['planned'],
-                                                     ', '.join('%.0f' % x for x in st['seconds_each'] if x is not None)))
-    print('regression: %d/%d reverted; seconds %s' % (rg['reverted'], rg['planned'],
-                                                       ', '.join('%.0f' % x for x in rg['seconds_each'] if x is not None)))
+
+    def seconds(kind):
+        return ', '.join('%.0f' % x for x in kind['seconds_each'] if x is not None)
+    print('\nstock: %d/%d succeeded; seconds %s' % (st['succeeded'], st['planned'], seconds(st)))
+    print('regression: %d/%d reverted; seconds %s' % (rg['reverted'], rg['planned'], seconds(rg)))
     for workload, v in rg['tps_change'].items():
         print('  %-12s tps change (the gate\'s estimate) %s' % (workload, ', '.join('%+.1f %%' % (x * 100) for x in v['each'])))
     if rg['runs']:
@@ -497,8 +500,8 @@ class Gate:
 
     def run_one(self, n, kind):
         a = self.args
-        log('run %d: %s%s' % (n, kind, ' (overrides %s)' % json.dumps(a.regression_overrides, sort_keys=True)
-                                  if kind == REGRESSION else ''))
+        overrides = ' (overrides %s)' % json.dumps(a.regression_overrides, sort_keys=True) if kind == REGRESSION else ''
+        log('run %d: %s%s' % (n, kind, overrides))
         record = dict(run=n, kind=kind, loadavg_1m_before=round(os.getloadavg()[0], 2))
         record.update(self.to_stock(first=n == 1))
         if not is_stock(record['stock_before']):

@@ -523,14 +523,14 @@ def render_gate(results):
                           '`python bench/report.py`. `--quick` runs are smoke tests and never shown here.'])
     name, r = usable[-1]
     m, v, p, s = r['machine'], r['versions'], r['parameters'], r['summary']
-    st, rg, bar = s['stock'], s['regression'], s['bar']
+    st, rg, gate_bar = s['stock'], s['regression'], s['bar']
     when = r['date'][:16].replace('T', ' ')
     overrides = ', '.join('`%s=%s`' % kv for kv in sorted(p['regression_overrides'].items()))
     title = '### Gate benchmark: %d runs from stock, %d with an injected regression (%s), %s, %s UTC' % (
         st['planned'], rg['planned'], overrides, p['order'], when)
-    if bar['verdict'] == 'n/a':
+    if gate_bar['verdict'] == 'n/a':
         title = ('### Partial gate benchmark (%d runs from stock, %d with an injected regression): fewer than the '
-                 'bar\'s %d of each, %s UTC' % (st['planned'], rg['planned'], bar['runs'], when))
+                 'bar\'s %d of each, %s UTC' % (st['planned'], rg['planned'], gate_bar['runs'], when))
     load = r['load']
     rollbacks = [run['rollback']['seconds'] for run in r['runs'] if (run.get('rollback') or {}).get('seconds')]
     lines = [title, '', '`results/%s`: `%s`' % (name, gate_command(p)), '',
@@ -565,9 +565,10 @@ def render_gate(results):
                      '; every run\'s largest tps fall >= %.0f %%: %s (smallest %.1f %%)' % (
                          100 * rg['min_regression'], 'yes' if rg['all_at_least'] else '**NO**', 100 * rg['smallest_size'])
                      if rg['smallest_size'] is not None else ''))
+    why_na = ' (%s)' % gate_bar['why_na'] if gate_bar.get('why_na') else ''
     lines.append('- Bar (%d runs from stock all succeed; an injected >= %.0f %% regression reverted %d of %d times): '
-                 '**%s**%s.' % (bar['runs'], 100 * bar['min_regression'], bar['runs'], bar['runs'], bar['verdict'],
-                                ' (%s)' % bar['why_na'] if bar.get('why_na') else ''))
+                 '**%s**%s.' % (gate_bar['runs'], 100 * gate_bar['min_regression'], gate_bar['runs'], gate_bar['runs'],
+                                gate_bar['verdict'], why_na))
     stages = gate_stage_names(r['runs'])
     lines += ['', 'Rounds: per gated stage, in order. Worst estimate: over the gated stages, the workload and measure '
               'whose estimated change (the gate\'s, before to after) is furthest on the worse side.', '',

@@ -254,8 +254,8 @@ def test_the_state_file_carries_the_remediation_history_across_runs():
 
 def test_read_state_first_run_and_older_files():
     assert h.read_state(None, PATH) == dict(checks={}, actions=[])
-    assert h.read_state('{"checks": {"redis": {"alerted": "red"}}}', PATH) == dict(checks={"redis": {"alerted": "red"}},
-                                                                                    actions=[])
+    expected = dict(checks={"redis": {"alerted": "red"}}, actions=[])
+    assert h.read_state('{"checks": {"redis": {"alerted": "red"}}}', PATH) == expected
     assert h.read_state('{"checks": null, "actions": null}', PATH) == dict(checks={}, actions=[])
 
 
