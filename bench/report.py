@@ -105,6 +105,18 @@ def version(text):
     return match.group(0) if match else 'unknown'
 
 
+def stack_lines(m, v):
+    """The machine and versions lines of the health and gate benchmarks' sections."""
+    uncommitted = v.get('measured_files_uncommitted')
+    machine = '- Machine: %s, %d cores, %.0f GiB RAM, kernel %s, Docker %s, Compose %s.' % (
+        m['cpu_model'], m['cores'], (m['memory_bytes'] or 0) / 2 ** 30, m['kernel'], m['docker_engine'], v['compose'])
+    changes = ' with uncommitted changes to %s' % ', '.join('`%s`' % f.split()[-1] for f in uncommitted) if uncommitted else ''
+    versions = '- Versions: n8n %s (`%s`), PostgreSQL %s (`%s`), ansible-core %s, collection commit %s%s.' % (
+        v['n8n'], v['n8n_image'], version(v['postgresql_server']), v['postgres_image'], v['ansible_core'],
+        (v['collection_commit'] or 'unknown')[:12], changes)
+    return [machine, versions]
+
+
 def context(name, r):
     """Where the numbers come from: file, command, machine, versions, database."""
     m, v, g = r['machine'], r['versions'], r['generation']
@@ -402,15 +414,7 @@ def render_health(name, r):
     load = r['load']
     g, base = s['goal'], s['baseline']
     lines = [title, '', '`results/%s`: `%s`' % (name, command), '',
-             '- Machine: %s, %d cores, %.0f GiB RAM, kernel %s, Docker %s, Compose %s.' % (
-                 m['cpu_model'], m['cores'], (m['memory_bytes'] or 0) / 2 ** 30, m['kernel'], m['docker_engine'],
-                 v['compose']),
-             '- Versions: n8n %s (`%s`), PostgreSQL %s (`%s`), ansible-core %s, collection commit %s%s.' % (
-                 v['n8n'], v['n8n_image'], version(v['postgresql_server']), v['postgres_image'], v['ansible_core'],
-                 (v['collection_commit'] or 'unknown')[:12],
-                 ' with uncommitted changes to %s' % ', '.join('`%s`' % f.split()[-1] for f in
-                                                               v['measured_files_uncommitted'])
-                 if v.get('measured_files_uncommitted') else ''),
+             *stack_lines(m, v),
              '- Load average (1 min) at start %.2f, at end %.2f%s.' % (
                  load['start']['loadavg'][0], load['end']['loadavg'][0],
                  ': the machine was otherwise busy, absolute seconds carry that noise; the ratios are from the same '
@@ -534,15 +538,7 @@ def render_gate(results):
     load = r['load']
     rollbacks = [run['rollback']['seconds'] for run in r['runs'] if (run.get('rollback') or {}).get('seconds')]
     lines = [title, '', '`results/%s`: `%s`' % (name, gate_command(p)), '',
-             '- Machine: %s, %d cores, %.0f GiB RAM, kernel %s, Docker %s, Compose %s.' % (
-                 m['cpu_model'], m['cores'], (m['memory_bytes'] or 0) / 2 ** 30, m['kernel'], m['docker_engine'],
-                 v['compose']),
-             '- Versions: n8n %s (`%s`), PostgreSQL %s (`%s`), ansible-core %s, collection commit %s%s.' % (
-                 v['n8n'], v['n8n_image'], version(v['postgresql_server']), v['postgres_image'], v['ansible_core'],
-                 (v['collection_commit'] or 'unknown')[:12],
-                 ' with uncommitted changes to %s' % ', '.join('`%s`' % f.split()[-1] for f in
-                                                               v['measured_files_uncommitted'])
-                 if v.get('measured_files_uncommitted') else ''),
+             *stack_lines(m, v),
              '- Stack: the default stack of `inventory/local` (postgres memory limit %.0f MB), `%s`, from stock before '
              'every run (`-e pg_tuning_rollback=%s`, the first run\'s snapshot%s, then `SHOW shared_buffers` = 128MB).' % (
                  r['postgres_memory_limit_bytes'] / MB, p['command'], r.get('stock_snapshot') or '<first snapshot>',
