@@ -174,8 +174,9 @@ PG_SQL = (
     " WHERE state = 'active' AND pid <> pg_backend_pid() AND backend_type = 'client backend'),"
     "'oldest_xact_s', (SELECT coalesce(max(extract(epoch FROM now() - xact_start)), 0) FROM pg_stat_activity"
     " WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() AND backend_type = 'client backend'))")
-# redis-cli authenticates from the hardening role's password file, else from REDISCLI_AUTH in the container's env.
-REDIS_CLI = ('n8n-redis-cli',)  # the stack role's script in the redis container (roles/stack/files/n8n-redis-cli)
+# redis-cli authenticated from the stack's password file, else REDISCLI_AUTH in the container's environment: the
+# stack role's script mounted into the redis container (roles/stack/files/n8n-redis-cli).
+REDIS_CLI = ('n8n-redis-cli',)
 REDIS_CMDS = ('PING', 'INFO memory') + BULL_COMMANDS + ('LINDEX bull:jobs:wait -1',)
 INSPECT = ('{{index .Config.Labels "com.docker.compose.service"}}\t{{.Name}}\t{{.State.Status}}\t{{.State.Paused}}\t'
            '{{if .State.Health}}{{.State.Health.Status}}{{end}}\t{{.RestartCount}}\t{{.State.OOMKilled}}\t'
