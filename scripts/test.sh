@@ -14,15 +14,17 @@ SCENARIOS=(stack backup pg_tuning worker_scaling monitoring hardening)
 # of Molecule scenarios, each with its own nested engine (N8N_OPS_TEST_LANE picks its volume) - a scenario spends
 # much of its time waiting (n8n starting, Wait nodes, Bull's stalled check), so two lanes overlap well on 2 cores;
 # a third lane was measured too: load average ~10, every scenario 1.5-2x slower, no gain.
-# Then pg_tuning alone: its benchmark gate compares pgbench runs, and a neighbour lane's load made a good plan look
-# 8x slower in p95 (measured). Lanes balanced from measured scenario times (backup ~1160 s + hardening ~510;
-# worker_scaling ~870 + monitoring ~450 + stack ~130). TEST_SERIAL=1: one by one.
+# Then pg_tuning's tuning alone: its benchmark gate compares pgbench runs, and a neighbour lane's load made a good
+# plan look 8x slower in p95 (measured); its create + prepare (the stack deployed) run at the end of lane b, so only
+# converge, idempotence and verify wait for quiet CPUs. Lanes balanced from measured scenario times (backup ~1440 s
+# + hardening ~480; worker_scaling ~1030 + monitoring ~440 + stack ~120 + pg_tuning's stack ~150).
+# TEST_SERIAL=1: one by one.
 LANE_A=(backup hardening)
 LANE_B=(worker_scaling monitoring stack)
 ALONE=(pg_tuning)
 
 stages=("$@")
-static=(); molecule=(); images=()
+static=(); molecule=(); images=(); prepares=()
 if [ ${#stages[@]} -eq 0 ]; then
   static=(lint sanity units integration)
   for scenario in "${SCENARIOS[@]}"; do molecule+=("molecule:$scenario"); done
@@ -31,7 +33,7 @@ laned=0
 [ ${#static[@]} -gt 0 ] && [ "${TEST_SERIAL:-0}" != 1 ] && laned=1
 if [ "$laned" = 1 ]; then
   SKIP_IMAGES=1 "$REPO_ROOT/scripts/bootstrap-platform.sh" || exit 1   # engine + Compose; images build below
-  images=(images)
+  images=(images); prepares=("${ALONE[@]/#/prepare:}")
 else
   "$REPO_ROOT/scripts/bootstrap-platform.sh" || exit 1
 fi
@@ -65,14 +67,28 @@ run_one() {
     units) run_stage units python -m pytest -q -p no:cacheprovider tests/unit ;;
     integration) run_stage integration python -m pytest -q -p no:cacheprovider tests/integration ;;
     images) run_stage images "$REPO_ROOT/images/build.sh" all ;;
+    prepare:*) run_stage "$stage" molecule_prepare "${stage#prepare:}" ;;
     molecule:*)
-      if [ -f "molecule/${stage#molecule:}/molecule.yml" ]; then
+      if grep -q "^ok   prepare:${stage#molecule:} " "$REPORT"; then
+        run_stage "$stage" molecule_after_prepare "${stage#molecule:}"
+      elif grep -q "^FAIL prepare:${stage#molecule:} " "$REPORT"; then
+        echo "FAIL $stage (its prepare failed)" >> "$REPORT"
+      elif [ -f "molecule/${stage#molecule:}/molecule.yml" ]; then
         run_stage "$stage" molecule test -s "${stage#molecule:}"
       else
         log "no molecule/${stage#molecule:}/molecule.yml"; echo "FAIL $stage (missing)" >> "$REPORT"
       fi ;;
     *) log "unknown stage $stage"; echo "FAIL $stage (unknown)" >> "$REPORT" ;;
   esac
+}
+
+# A scenario split in two: create + prepare (the stack deployed) in a lane, the rest later, on quiet CPUs.
+molecule_prepare() { molecule destroy -s "$1" && molecule create -s "$1"; }   # create's sequence ends with prepare
+molecule_after_prepare() {
+  local rc=0
+  molecule converge -s "$1" && molecule idempotence -s "$1" && molecule verify -s "$1" || rc=1
+  molecule destroy -s "$1" || rc=1
+  return "$rc"
 }
 
 run_lane() {  # lane name, stages...; output to $LOGDIR/<lane>.log
@@ -97,13 +113,13 @@ if [ "$laned" = 1 ]; then
   laned_list=$(printf '%s\n' "${LANE_A[@]}" "${LANE_B[@]}" "${ALONE[@]}" | sort | tr '\n' ' ')
   listed=$(printf '%s\n' "${SCENARIOS[@]}" | sort | tr '\n' ' ')
   [ "$laned_list" = "$listed" ] || { log "LANE_A + LANE_B + ALONE ($laned_list) must be exactly SCENARIOS ($listed)"; exit 1; }
-  log "images build while lint, sanity and units run; then side by side: integration | ${LANE_A[*]} | ${LANE_B[*]}; then ${ALONE[*]} alone; each lane's output follows at the end"
+  log "images build while lint, sanity and units run; then side by side: integration | ${LANE_A[*]} | ${LANE_B[*]} + ${ALONE[*]}'s stack; then ${ALONE[*]}'s tuning alone; each lane's output follows at the end"
   run_lane static lint sanity units & pids=($!); lanes=(static)
   run_one images   # in the foreground: its progress (a line a minute per image) is the run's progress meanwhile
   if grep -q '^ok   images' "$REPORT"; then
     run_lane host integration & pids+=($!); lanes+=(host)
     run_lane a "${LANE_A[@]/#/molecule:}" & pids+=($!); lanes+=(a)
-    start_after_converge b "${LANE_B[@]/#/molecule:}"
+    start_after_converge b "${LANE_B[@]/#/molecule:}" "${ALONE[@]/#/prepare:}"
   fi
   alive() { local p; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
   beat=0
@@ -117,7 +133,7 @@ if [ "$laned" = 1 ]; then
     cat "$LOGDIR/$lane.log"
   done
   if grep -q '^ok   images' "$REPORT"; then
-    for scenario in "${ALONE[@]}"; do N8N_OPS_TEST_LANE=a run_one "molecule:$scenario"; done   # lane a's images
+    for scenario in "${ALONE[@]}"; do N8N_OPS_TEST_LANE=b run_one "molecule:$scenario"; done   # prepared in lane b
   fi
 else
   for stage in "${static[@]}" "${molecule[@]}" "${stages[@]}"; do run_one "$stage"; done
@@ -126,12 +142,13 @@ fi
 # Where each scenario's time went (profile_tasks' elapsed time per phase), for docs/TESTING.md's table.
 phase_table() {
   local log
-  for log in "$LOGDIR"/stage.molecule_*.log; do
+  for log in "$LOGDIR"/stage.molecule_*.log "$LOGDIR"/stage.prepare_*.log; do
     [ -f "$log" ] && python3 "$REPO_ROOT/scripts/phase_times.py" "$log"
   done | awk '{t[$1" "$2]+=$3; s[$1]=1; tot[$1]+=$3}
-    END {printf "%-16s %7s %8s %11s %7s %7s %7s\n", "scenario", "create", "converge", "idempotence", "verify", "other", "total"
-         for (n in s) printf "%-16s %7d %8d %11d %7d %7d %7d\n", n, t[n" create"], t[n" converge"], t[n" idempotence"], t[n" verify"],
-           tot[n]-t[n" create"]-t[n" converge"]-t[n" idempotence"]-t[n" verify"], tot[n]}'
+    END {printf "%-16s %7s %7s %8s %11s %7s %7s %7s\n", "scenario", "create", "prepare", "converge", "idempotence", "verify", "other", "total"
+         for (n in s) printf "%-16s %7d %7d %8d %11d %7d %7d %7d\n", n, t[n" create"], t[n" prepare"], t[n" converge"],
+           t[n" idempotence"], t[n" verify"],
+           tot[n]-t[n" create"]-t[n" prepare"]-t[n" converge"]-t[n" idempotence"]-t[n" verify"], tot[n]}'
 }
 echo "seconds per Molecule phase:"; phase_table
 
@@ -155,11 +172,11 @@ grep '^FAIL' "$REPORT" | head -n 2 | while read -r _ name _; do
 done
 passed=$(grep -c '^ok ' "$REPORT"); failed=$(grep -c '^FAIL' "$REPORT")
 # A lane that died silently reports no line for its remaining stages: every stage asked for must say ok.
-expected=$(( ${#images[@]} + ${#static[@]} + ${#molecule[@]} + ${#stages[@]} ))
+expected=$(( ${#images[@]} + ${#prepares[@]} + ${#static[@]} + ${#molecule[@]} + ${#stages[@]} ))
 missing=$(( expected - passed - failed ))
 if [ "$missing" -gt 0 ]; then
   echo "$missing of $expected stages reported nothing (a lane died?):"
-  printf '%s\n' "${images[@]}" "${static[@]}" "${molecule[@]}" "${stages[@]}" | grep -vxF -f <(awk '{print $2}' "$REPORT") || true
+  printf '%s\n' "${images[@]}" "${prepares[@]}" "${static[@]}" "${molecule[@]}" "${stages[@]}" | grep -vxF -f <(awk '{print $2}' "$REPORT") || true
 fi
 echo "stages: $passed passed, $((failed + (missing > 0 ? missing : 0))) failed ($((SECONDS - t_all))s)"
 [ "$failed" -eq 0 ] && [ "$passed" -eq "$expected" ]

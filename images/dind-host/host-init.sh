@@ -1,7 +1,13 @@
 #!/bin/bash
-# PID 1 of the test Docker host: start cron and dockerd (as a WSL2 box without systemd would), then wait.
+# The test Docker host's init (under tini): start cron and dockerd (as a WSL2 box without systemd would), then stay:
+# a test may stop the engine and start it again, as a reboot does (molecule/hardening/tasks/engine_restart.yml).
 set -u
 cron
 dockerd --storage-driver=overlay2 >/var/log/dockerd.log 2>&1 &
-trap 'kill -TERM $(jobs -p) 2>/dev/null; wait' TERM INT
-wait
+stop() {  # the container is stopped: stop whichever dockerd runs now, and wait for its containers to stop
+  pkill -TERM -x dockerd
+  while pgrep -x dockerd > /dev/null; do sleep 1; done
+  exit 0
+}
+trap stop TERM INT
+while :; do sleep 3600 & wait $!; done

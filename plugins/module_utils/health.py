@@ -172,11 +172,27 @@ def backup_check(status, now, t, data_age_s=None):
                   None if age_h is None else round(age_h, 2))
 
 
+def redis_queue_clients(lines):
+    """Redis' CLIENT LIST (one client per line: `addr=IP:port`, `name=` among its fields) -> {IP: number of queue
+    connections}, a queue connection being one named `bull:...`: a Bull worker names its blocking connection so (it
+    is how Bull's getWorkers() lists workers). Addresses with only other connections map to 0. What Redis itself
+    holds: a worker whose queue connection Redis dropped while the worker still thinks it open (a half-open TCP
+    connection after a network blip, n8n #37581) has none here, yet its readiness stays green."""
+    counts = {}
+    for line in lines or []:
+        fields = dict(f.split('=', 1) for f in line.split() if '=' in f)
+        if 'addr' in fields:
+            ip = fields['addr'].rsplit(':', 1)[0].strip('[]')
+            counts[ip] = counts.get(ip, 0) + (1 if fields.get('name', '').startswith('bull:') else 0)
+    return counts
+
+
 def stuck_queue(queue, workers, t):
     """Red when jobs have waited longer than the threshold while the queue should be moving, naming the likely cause.
 
     queue: {'waiting', 'active', 'oldest_wait_s', 'stalled'}; workers: [{'name', 'state', 'paused', 'command', 'concurrency',
-    'redis_ok', 'stopped_process', 'started_s_ago'}] (stopped_process: a process of the container is stopped, /proc state T).
+    'redis_ok', 'queue_clients', 'stopped_process', 'started_s_ago'}] (stopped_process: a process of the container is
+    stopped, /proc state T; queue_clients: the queue connections Redis holds from the worker, None if unknown).
     The red check carries `suspects`: the workers a restart may bring back (see remediation())."""
     waiting, age = int(queue.get('waiting') or 0), float(queue.get('oldest_wait_s') or 0)
     stalled = int(queue.get('stalled') or 0)
@@ -201,6 +217,10 @@ def stuck_queue(queue, workers, t):
             suspects.append(w['name'])
         elif w.get('redis_ok') is False and w not in starting:
             causes.append('%s cannot reach Redis (its readiness fails)' % w['name'])
+            suspects.append(w['name'])
+        elif w.get('queue_clients') == 0 and w not in starting:
+            causes.append('%s looks healthy but Redis holds no queue connection from it, so it takes no jobs (a '
+                          'half-open connection after a network blip, n8n #37581): restart it' % w['name'])
             suspects.append(w['name'])
     if not causes and active >= slots and not stalled:
         causes.append('every worker slot is busy (%d active in %d slots): add workers or concurrency'

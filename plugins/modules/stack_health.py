@@ -48,7 +48,7 @@ options:
     type: bool
     default: true
   timeout:
-    description: Seconds each probe may take.
+    description: Seconds each probe may take (a remediation restart waits for the worker's stop timeout + 60 s).
     type: int
     default: 10
   docker_cli:
@@ -78,7 +78,10 @@ options:
   remediate:
     description:
       - When the queue is stuck, restart the workers the diagnosis names (a paused worker is unpaused, a stopped
-        process continued, then the container restarted with its stop timeout). Needs O(state_file); each action
+        process continued, then the container restarted with its stop timeout). A worker whose readiness is green
+        while Redis holds no queue connection from it (C(CLIENT LIST) by the container's addresses, the
+        connections Bull names C(bull:...); a half-open connection, n8n issue 37581) is named alone, and the other
+        running workers are left alone. Needs O(state_file); each action
         is logged there and in the result.
     type: bool
     default: false
@@ -180,7 +183,8 @@ REDIS_CLI = ('n8n-redis-cli',)
 REDIS_CMDS = ('PING', 'INFO memory') + BULL_COMMANDS + ('LINDEX bull:jobs:wait -1',)
 INSPECT = ('{{index .Config.Labels "com.docker.compose.service"}}\t{{.Name}}\t{{.State.Status}}\t{{.State.Paused}}\t'
            '{{if .State.Health}}{{.State.Health.Status}}{{end}}\t{{.RestartCount}}\t{{.State.OOMKilled}}\t'
-           '{{.Config.StopTimeout}}\t{{.HostConfig.Memory}}\t{{.State.StartedAt}}\t{{json .Config.Cmd}}')
+           '{{.Config.StopTimeout}}\t{{.HostConfig.Memory}}\t{{.State.StartedAt}}\t{{json .Config.Cmd}}\t'
+           '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}')
 READINESS_JS = ("fetch('http://127.0.0.1:5678/healthz/readiness').then(r => r.text().then(t => "
                 "console.log(r.status + ' ' + t))).catch(e => console.log('0 ' + e.message))")
 
@@ -190,14 +194,15 @@ class Probe:
         self.m = module
         self.commands = []
 
-    def run(self, argv, stdin=None):
+    def run(self, argv, stdin=None, timeout=None):
         self.commands.append(' '.join(shlex.quote(a) for a in argv))
+        timeout = timeout or self.m.params['timeout']
         try:
             # pylint: disable-next=ansible-bad-function
             p = subprocess.run(argv, input=stdin, capture_output=True, text=True, check=False,
-                               cwd=self.m.params['project_dir'], timeout=self.m.params['timeout'])
+                               cwd=self.m.params['project_dir'], timeout=timeout)
         except subprocess.TimeoutExpired:
-            return 124, '', 'timed out after %d s' % self.m.params['timeout']
+            return 124, '', 'timed out after %d s' % timeout
         except OSError as exc:
             return 127, '', str(exc)
         return p.returncode, p.stdout, p.stderr.strip()
@@ -215,13 +220,13 @@ def containers(probe):
     found = []
     for line in out.splitlines():
         f = line.split('\t')
-        if len(f) != 11:
+        if len(f) != 12:
             continue
         found.append(dict(service=f[0], name=f[1].lstrip('/'), state=f[2], paused=f[3] == 'true', health=f[4],
                           restarts=int(f[5] or 0), oom_killed=f[6] == 'true',
                           stop_timeout=int(f[7]) if f[7].isdigit() else None,
                           memory_limit=int(f[8] or 0), started_s_ago=seconds_since(f[9]),
-                          command=json.loads(f[10]) if f[10] not in ('', 'null') else []))
+                          command=json.loads(f[10]) if f[10] not in ('', 'null') else [], ips=f[11].split()))
     return found, None if rc == 0 else err
 
 
@@ -289,6 +294,18 @@ def stalled_jobs(probe, container):
     return len(held)
 
 
+def count_queue_clients(probe, container, workers):
+    """Each running worker's queue connections as Redis holds them (CLIENT LIST by address): none while its
+    readiness is green is the half-open case the stuck-queue diagnosis names."""
+    rc, out, dummy = probe.docker('exec', container, *REDIS_CLI, 'CLIENT', 'LIST')
+    if rc != 0:
+        return
+    by_ip = health.redis_queue_clients(out.splitlines())
+    for w in workers:
+        if w['state'] == 'running' and w['ips']:
+            w['queue_clients'] = sum(by_ip.get(ip, 0) for ip in w['ips'])
+
+
 def postgres_facts(probe, container):
     rc, out, err = probe.docker('exec', container['name'], 'sh', '-c',
                                 'psql -X -At -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "$0"', PG_SQL)
@@ -319,7 +336,7 @@ def gather(module, probe):
         facts['endpoints'].append(dict(name='main ' + path, status=status, body=body, expect=expect))
     workers = []
     for w in by_service.get('n8n-worker', []):
-        entry = dict(name=w['name'], state=w['state'], paused=w['paused'], command=w['command'],
+        entry = dict(name=w['name'], state=w['state'], paused=w['paused'], command=w['command'], ips=w['ips'],
                      concurrency=worker_concurrency([json.dumps(w['command'])]), stop_timeout=w['stop_timeout'],
                      started_s_ago=w['started_s_ago'],
                      stopped_process=w['state'] == 'running' and stopped_process(probe, w['name']))
@@ -341,6 +358,7 @@ def gather(module, probe):
         facts['redis'], queue = redis_facts(probe, redis)
         if queue:
             facts['queue'] = queue
+            count_queue_clients(probe, redis['name'], workers)
     else:
         facts['redis'] = dict(ping=False, error='the redis container is %s' % (redis['state'] if redis else 'missing'))
     pg = (by_service.get('postgres') or [None])[0]
@@ -434,7 +452,9 @@ def remediate(module, probe, result, facts, history, now):
             probe.docker('unpause', name)
         if w.get('stopped_process'):
             probe.docker('kill', '--signal', 'CONT', name)  # a stopped process cannot shut down gracefully
-        rc, dummy, err = probe.docker('restart', '--time', str(w.get('stop_timeout') or 30), name)
+        stop_timeout = w.get('stop_timeout') or 30
+        # a worker that cannot reach Redis may use its whole stop timeout before it is killed: wait for that
+        rc, dummy, err = probe.docker('restart', '--time', str(stop_timeout), name, timeout=stop_timeout + 60)
         actions.append(dict(worker=name, action='restart', rc=rc, time=now, reason='the queue is stuck and %s is '
                             'suspected' % name + ('' if rc == 0 else ': restart failed: %s' % err[:200])))
     return actions

@@ -99,6 +99,7 @@ def test_queue_moving_is_green_even_with_waiting_jobs():
     ([dict(W, paused=True)], "stopped consuming (paused)"),
     ([dict(W, stopped_process=True)], "its n8n process is stopped"),
     ([dict(W, redis_ok=False)], "cannot reach Redis"),
+    ([dict(W, redis_ok=True, queue_clients=0)], "Redis holds no queue connection from it"),
     ([W], "do not take jobs"),
 ])
 def test_stuck_queue_names_the_cause(workers, cause):
@@ -112,6 +113,9 @@ def test_stuck_queue_names_the_cause(workers, cause):
     ([dict(W, paused=True), dict(W, name="w2")], ["n8n-n8n-worker-1"]),
     ([dict(W, stopped_process=True)], ["n8n-n8n-worker-1"]),
     ([W, dict(W, name="w2")], ["n8n-n8n-worker-1", "w2"]),
+    # healthy-looking workers: only the one Redis holds no connection from (the other takes jobs when it can)
+    ([dict(W, redis_ok=True, queue_clients=0), dict(W, name="w2", redis_ok=True, queue_clients=4)], ["n8n-n8n-worker-1"]),
+    ([dict(W, queue_clients=0, started_s_ago=5)], []),
 ])
 def test_stuck_queue_suspects_only_workers_a_restart_can_help(workers, suspects):
     assert h.stuck_queue(dict(waiting=4, active=0, oldest_wait_s=600), workers, T)["suspects"] == suspects
@@ -220,6 +224,15 @@ def test_redis_replies_in_command_order():
     info, queue, oldest = h.redis_replies(out)
     assert info["used_memory"] == "1048576" and oldest == "17"
     assert queue == dict(waiting=3, active=1, delayed=0, failed=2)
+
+
+def test_redis_queue_clients_counts_bull_connections_per_address():
+    lines = ["id=3 addr=172.18.0.5:53422 laddr=172.18.0.3:6379 fd=8 name=bull:am9icw== age=9 flags=b cmd=brpoplpush",
+             "id=4 addr=172.18.0.5:53430 laddr=172.18.0.3:6379 fd=9 name= age=9 idle=1 flags=N cmd=evalsha",
+             "id=5 addr=172.18.0.6:41000 laddr=172.18.0.3:6379 fd=10 name= age=0 flags=P cmd=subscribe",
+             "id=6 addr=[::1]:41002 fd=11 name=bull:am9icw== cmd=ping", ""]
+    assert h.redis_queue_clients(lines) == {"172.18.0.5": 1, "172.18.0.6": 0, "::1": 1}
+    assert h.redis_queue_clients([]) == {} and h.redis_queue_clients(None) == {}
 
 
 def test_redis_replies_empty_queue_and_no_answer():
