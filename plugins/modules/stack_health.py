@@ -358,7 +358,8 @@ def gather(module, probe):
         facts['redis'], queue = redis_facts(probe, redis)
         if queue:
             facts['queue'] = queue
-            count_queue_clients(probe, redis['name'], workers)
+            if queue.get('waiting') or queue.get('stalled'):  # only a queue that can be stuck needs the diagnosis
+                count_queue_clients(probe, redis['name'], workers)
     else:
         facts['redis'] = dict(ping=False, error='the redis container is %s' % (redis['state'] if redis else 'missing'))
     pg = (by_service.get('postgres') or [None])[0]
