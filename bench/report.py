@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Regenerate the results section of bench/README.md from the committed bench/results/*.json.
 
-Writes the newest backup result per database size, the newest RTO, the newest tuning, the newest worker scaling
-and the newest health check result between the README's results markers, and the newest complete gate benchmark
+Writes the newest backup result per database size, the newest RTO, the newest tuning, the newest worker scaling,
+the newest webhook answer and the newest health check result between the README's results markers, and the newest complete gate benchmark
 result (never a --quick one) between its gate markers. With --check it changes nothing and exits 1 when the README
 is out of date. Python stdlib only.
 """
@@ -10,6 +10,7 @@ is out of date. Python stdlib only.
 from __future__ import annotations
 
 import argparse
+import collections
 import glob
 import json
 import os
@@ -32,6 +33,8 @@ TUNE_BASELINES = ('stock', 'pgtune')
 SCALE_EXECUTIONS, SCALE_ROUNDS = 200, 2
 SCALE_DEFAULTS = dict(concurrency=10, parallel=16, warmup=10)
 SCALE_TRIVIAL, SCALE_LATENCY = 'trivial-webhook', 'latency-bound'
+# The webhook answer benchmark's bar: this many calls per variant, over at least two rounds.
+WEBHOOK_CALLS = 10000
 # The health check benchmark's default: fewer rounds make a smoke run.
 HEALTH_ROUNDS = 10
 # The gate benchmark's bar: this many runs of each kind; its default injected regression.
@@ -329,6 +332,16 @@ def scale_row(n, per):
                 scale_worst(per, 'peak_rss_mb_max'), sum(s.get('oom_kills', 0) for s in per.values())])
 
 
+def compose_stack_lines(m, v):
+    """Machine and versions of a benchmark that deployed the whole compose stack (scaling, webhook answers)."""
+    return ['- Machine: %s, %d cores, %.0f GiB RAM, kernel %s, Docker %s, Compose %s.' % (
+                m['cpu_model'], m['cores'], (m['memory_bytes'] or 0) / 2 ** 30, m['kernel'], m['docker_engine'],
+                v['compose']),
+            '- Versions: n8n %s, PostgreSQL %s, Redis %s, ansible-core %s, collection commit %s.' % (
+                v['n8n'], version(v['postgresql_server']), version((v['redis'] or '').partition('v=')[2]),
+                v['ansible_core'], (v['collection_commit'] or 'unknown')[:12])]
+
+
 def render_scale(name, r):
     """The newest scaling run: per worker count, trivial and latency-bound throughput against the ideal."""
     m, v, p, summary = r['machine'], r['versions'], r['parameters'], r['summary']
@@ -346,12 +359,7 @@ def render_scale(name, r):
     cgroup = ', '.join('%s: %s' % (n, scale_worst(per, 'cgroup_peak_mb_max')) for n, per in per_n if per)
     failed = sum(s['failed'] for dummy, per in per_n for s in per.values())
     lines = [title, '', '`results/%s`: `%s`' % (name, scale_command(p)), '',
-             '- Machine: %s, %d cores, %.0f GiB RAM, kernel %s, Docker %s, Compose %s.' % (
-                 m['cpu_model'], m['cores'], (m['memory_bytes'] or 0) / 2 ** 30, m['kernel'], m['docker_engine'],
-                 v['compose']),
-             '- Versions: n8n %s, PostgreSQL %s, Redis %s, ansible-core %s, collection commit %s.' % (
-                 v['n8n'], version(v['postgresql_server']), version((v['redis'] or '').partition('v=')[2]),
-                 v['ansible_core'], (v['collection_commit'] or 'unknown')[:12]),
+             *compose_stack_lines(m, v),
              '- Enqueue rate (trivial workflow\'s webhook calls answered per second, %d parallel callers), by number '
              'of workers: %s; failed calls or executions: %d.' % (p['parallel'], enqueue, failed),
              '- Worker memory: the peak RSS column is n8n\'s own process (largest `VmHWM`); the container\'s memory '
@@ -573,7 +581,50 @@ def render_gate(results):
     return '\n'.join(lines + [gate_row(run, stages) for run in r['runs']])
 
 
-def render(results, rto=(), tune=(), scale=(), health=()):
+def webhook_command(p):
+    args = ['python bench/webhook_bench.py', '--calls %d' % p['calls'], '--rounds %d' % p['rounds'],
+            '--variants %s' % ','.join(str(v) for v in p['variants'])]
+    defaults = dict(workers=4, concurrency=10, parallel=20, timeout=60)
+    args += ['--%s %s' % (k, p[k]) for k, v in defaults.items() if p[k] != v]
+    return ' '.join(args)
+
+
+def render_webhook(name, r):
+    """The newest webhook answer run: per stack_queue_keep_finished_jobs value, calls answered and lost."""
+    m, v, p, summary = r['machine'], r['versions'], r['parameters'], r['summary']
+    when = r['date'][:16].replace('T', ' ')
+    per_variant = p['calls'] * p['rounds']
+    title = ('### Webhook answers: %d `lastNode` calls per variant (%d round%s), %d workers x concurrency %d, '
+             '%s UTC' % (per_variant, p['rounds'], '' if p['rounds'] == 1 else 's', p['workers'], p['concurrency'],
+                         when))
+    if per_variant < WEBHOOK_CALLS or p['rounds'] < 2:
+        title = ('### Smoke run of the webhook answer benchmark (%d calls per variant), not representative: it only '
+                 'shows that the benchmark works, %s UTC' % (per_variant, when))
+    lost = [t for run in r['runs'] for t in run['not_answered'] if t['status'] == 'timeout']
+    found = [t for t in lost if t.get('execution_found')]
+    lines = [title, '', '`results/%s`: `%s`' % (name, webhook_command(p)), '',
+             *compose_stack_lines(m, v),
+             '- %d callers at a time, each call waits %d s for its answer; "lost" is a call without an answer by then, '
+             '"at most" the one-sided 95 %% upper bound of the loss rate from what was seen (Clopper-Pearson).'
+             % (p['parallel'], p['timeout'])]
+    if lost:
+        statuses = collections.Counter(t.get('execution_status', 'not found') for t in lost)
+        logged = sum(1 for t in found if any('finished' in line for line in t.get('main_log', [])))
+        lines.append('- The %d lost calls\' executions, found by their tag in PostgreSQL: %s; main logged the '
+                     'worker\'s "finished" message for %d of them, and never answered.' % (
+                         len(lost), ', '.join('%d %s' % (n, s) for s, n in sorted(statuses.items())), logged))
+    lines += ['', row(['stack_queue_keep_finished_jobs', 'calls', 'answered', 'lost', 'lost rate, at most (95 %)',
+                       'other failures', 'calls/s (median of rounds)', 'p95 answer ms (median of rounds)']),
+              '|---|---:|---:|---:|---:|---:|---:|---:|']
+    for variant, s in summary.items():
+        label = '%s (n8n\'s default)' % variant if variant == '0' else (
+            '%s (the stack\'s default)' % variant if int(variant) == p['stack_default'] else variant)
+        lines.append(row([label, s['calls'], s['answered'], s['lost'], '%.3f %%' % (100 * s['lost_rate_upper_95']),
+                          s['other'], s['calls_per_s']['median'], (s['latency_p95_ms'] or {}).get('median', '-')]))
+    return lines
+
+
+def render(results, rto=(), tune=(), scale=(), health=(), webhook=()):
     if not results:
         runs = ['No results yet: run `python bench/backup_bench.py`, then `python bench/report.py`.']
     else:
@@ -585,10 +636,12 @@ def render(results, rto=(), tune=(), scale=(), health=()):
         'No results yet: run `python bench/tune_bench.py`, then `python bench/report.py`.']
     scaling = render_scale(*scale[-1]) if scale else [
         '### Worker scaling', '', 'No results yet: run `python bench/scale_bench.py`, then `python bench/report.py`.']
+    answers = render_webhook(*webhook[-1]) if webhook else [
+        '### Webhook answers', '', 'No results yet: run `python bench/webhook_bench.py`, then `python bench/report.py`.']
     checking = render_health(*health[-1]) if health else [
         '### Health check', '', 'No results yet: run `python bench/health_bench.py`, then `python bench/report.py`.']
     at = min(len(runs), 2 if results and rto else 1)
-    runs[at:at] = ['\n'.join(tuning), '\n'.join(scaling), '\n'.join(checking)]
+    runs[at:at] = ['\n'.join(tuning), '\n'.join(scaling), '\n'.join(answers), '\n'.join(checking)]
     return '\n\n'.join(runs)
 
 
@@ -610,7 +663,8 @@ def main():
     with open(README, encoding='utf-8') as f:
         current = f.read()
     wanted = splice(current, render(load_results(), load_results(kind='rto'), load_results(kind='tune'),
-                                    load_results(kind='scale'), load_results(kind='health')))
+                                    load_results(kind='scale'), load_results(kind='health'),
+                                    load_results(kind='webhook')))
     wanted = splice(wanted, render_gate(load_results(kind='gate')), GATE_BEGIN, GATE_END)
     if args.check:
         if wanted != current:

@@ -134,7 +134,7 @@ def input_errors(values):
             errors.append("stack_n8n_extra_env.%s must be a scalar" % key)
     for name, low, high in (("stack_worker_replicas", 1, MAX_REPLICAS), ("stack_worker_concurrency", 1, 100),
                             ("stack_db_pool_size", 1, DB_POOL_SIZE_MAX), ("stack_n8n_port", 1, 65535),
-                            ("stack_ready_timeout", 10, 3600)):
+                            ("stack_ready_timeout", 10, 3600), ("stack_queue_keep_finished_jobs", 0, 100000)):
         value = values.get(name)
         if value is not None and not low <= int(value) <= high:
             errors.append("%s must be between %d and %d (got %s)" % (name, low, high, value))

@@ -71,6 +71,7 @@ def test_good_input_has_no_errors():
     ({"stack_worker_replicas": 0}, "stack_worker_replicas"),
     ({"stack_worker_concurrency": 0}, "stack_worker_concurrency"),
     ({"stack_n8n_port": 70000}, "stack_n8n_port"),
+    ({"stack_queue_keep_finished_jobs": -1}, "stack_queue_keep_finished_jobs"),
     ({"stack_n8n_image": "n8nio/n8n:latest"}, "stack_n8n_image"),
     ({"stack_redis_image": "redis"}, "stack_redis_image"),
     ({"stack_project_name": "My Stack"}, "stack_project_name"),
