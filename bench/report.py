@@ -334,12 +334,12 @@ def scale_row(n, per):
 
 def compose_stack_lines(m, v):
     """Machine and versions of a benchmark that deployed the whole compose stack (scaling, webhook answers)."""
-    return ['- Machine: %s, %d cores, %.0f GiB RAM, kernel %s, Docker %s, Compose %s.' % (
-                m['cpu_model'], m['cores'], (m['memory_bytes'] or 0) / 2 ** 30, m['kernel'], m['docker_engine'],
-                v['compose']),
-            '- Versions: n8n %s, PostgreSQL %s, Redis %s, ansible-core %s, collection commit %s.' % (
-                v['n8n'], version(v['postgresql_server']), version((v['redis'] or '').partition('v=')[2]),
-                v['ansible_core'], (v['collection_commit'] or 'unknown')[:12])]
+    machine = '- Machine: %s, %d cores, %.0f GiB RAM, kernel %s, Docker %s, Compose %s.' % (
+        m['cpu_model'], m['cores'], (m['memory_bytes'] or 0) / 2 ** 30, m['kernel'], m['docker_engine'], v['compose'])
+    versions = '- Versions: n8n %s, PostgreSQL %s, Redis %s, ansible-core %s, collection commit %s.' % (
+        v['n8n'], version(v['postgresql_server']), version((v['redis'] or '').partition('v=')[2]), v['ansible_core'],
+        (v['collection_commit'] or 'unknown')[:12])
+    return [machine, versions]
 
 
 def render_scale(name, r):

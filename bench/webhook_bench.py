@@ -98,7 +98,7 @@ def upper_bound_95(failures, trials):
     if failures >= trials:
         return 1.0
     low, high = failures / trials, 1.0
-    for _ in range(60):   # bisection on the binomial tail P(X <= failures | p) = 0.05
+    for dummy in range(60):   # bisection on the binomial tail P(X <= failures | p) = 0.05
         mid = (low + high) / 2
         if binomial_cdf(failures, trials, mid) > 0.05:
             low = mid
@@ -208,8 +208,8 @@ class Webhooks(sb.Scale):
             % (m['calls'], m['seconds'], m['calls_per_s'], m['answered'], m['lost'], m['other'],
                (m['latency_ms'] or {}).get('p95')))
         for t in m['not_answered']:
-            log('    %s: %s after %.1f s; execution %s %s' % (t['tag'], t['status'], t['seconds'], t.get('execution'),
-                                                            t.get('execution_status', 'not found')))
+            log('    %s: %s after %.1f s; execution %s %s'
+                % (t['tag'], t['status'], t['seconds'], t.get('execution'), t.get('execution_status', 'not found')))
         return m
 
     def run(self):
@@ -240,9 +240,9 @@ class Webhooks(sb.Scale):
         print('%-12s %8s %9s %6s %6s %14s %9s' % ('keep jobs', 'calls', 'answered', 'lost', 'other', 'lost <= (95%)',
                                                   'calls/s'))
         for v, s in result['summary'].items():
-            print('%-12s %8d %9d %6d %6d %13.4f%% %9.1f' % (v, s['calls'], s['answered'], s['lost'], s['other'],
-                                                           100 * s['lost_rate_upper_95'],
-                                                           s['calls_per_s']['median']))
+            print('%-12s %8d %9d %6d %6d %13.4f%% %9.1f'
+                  % (v, s['calls'], s['answered'], s['lost'], s['other'], 100 * s['lost_rate_upper_95'],
+                     s['calls_per_s']['median']))
         out = a.out or os.path.join(BENCH, 'results', 'webhook-%s.json' % started.strftime('%Y%m%dT%H%M%SZ'))
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
         with open(out, 'w', encoding='utf-8') as f:
