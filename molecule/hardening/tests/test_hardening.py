@@ -152,6 +152,16 @@ def test_every_container_of_the_stack_logs_no_error_since_it_started(host, servi
     for c in containers(host, service):
         log = host.run('docker logs %s' % c['Id'])
         assert log.rc == 0, c['Name']
-        errors = [line for line in (log.stdout + log.stderr).splitlines()
-                  if pattern.search(line) and not OFFLINE.search(line)]
+        errors = [m for m in messages(log.stdout + log.stderr) if pattern.search(m) and not OFFLINE.search(m)]
         assert errors == [], '%s: %s' % (c['Name'], errors[:5])
+
+
+def messages(text):
+    """Log lines with their indented continuation lines (a stack trace belongs to the error line above it)."""
+    out = []
+    for line in text.splitlines():
+        if out and line[:1] in (' ', '\t'):
+            out[-1] += '\n' + line
+        else:
+            out.append(line)
+    return out
