@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import datetime
 import http.cookiejar
 import json
@@ -358,16 +359,11 @@ class Scale:
         if not calls:
             return None
         marker = 'scale-warmup-%dw-%s' % (n, uuid.uuid4().hex[:8])
-        workflow_id = self.api('POST', '/workflows', workflow_body(LATENCY, marker))['id']
-        try:
-            self.api('POST', '/workflows/%s/activate' % workflow_id)
-            time.sleep(1)
+        with self.published(workflow_body(LATENCY, marker), 1) as workflow_id:
             fired = fire('%s/webhook/%s' % (self.base, marker), calls, self.args.parallel)
             self.wait_finished(workflow_id, fired['ok'])
             ids = {str(e['id']) for e in self.executions(workflow_id)}
             taken = {w['name']: self.executions_taken(w['id'], fired['first_call'], ids) for w in workers}
-        finally:
-            self.remove_workflow(workflow_id)
         spread = ', '.join('%s %d' % (name.rsplit('-', 1)[-1], count) for name, count in taken.items())
         log('  warm-up: %d calls, per worker %s' % (calls, spread))
         return taken
@@ -464,15 +460,24 @@ class Scale:
                     log('could not %s workflow %s: %s' % (method, workflow_id, exc))
                     break
 
-    def measure(self, rnd, n, kind):
-        a = self.args
-        marker = 'scale-%s-%dw-r%d-%s' % (kind, n, rnd, uuid.uuid4().hex[:8])
-        workflow_id = self.api('POST', '/workflows', workflow_body(kind, marker))['id']
-        if not re.match(r'^[A-Za-z0-9]+$', workflow_id):
+    @contextlib.contextmanager
+    def published(self, body, settle):
+        """A workflow created and published through the public API for the with-block (after settle seconds), then
+        unpublished and deleted with its executions, also when the block fails."""
+        workflow_id = self.api('POST', '/workflows', body)['id']
+        if not re.match(r'^[A-Za-z0-9]+$', workflow_id):   # it goes into SQL and URLs
             raise RuntimeError('unexpected workflow id %r' % workflow_id)
         try:
             self.api('POST', '/workflows/%s/activate' % workflow_id)
-            time.sleep(a.settle)
+            time.sleep(settle)
+            yield workflow_id
+        finally:
+            self.remove_workflow(workflow_id)
+
+    def measure(self, rnd, n, kind):
+        a = self.args
+        marker = 'scale-%s-%dw-r%d-%s' % (kind, n, rnd, uuid.uuid4().hex[:8])
+        with self.published(workflow_body(kind, marker), a.settle) as workflow_id:
             worker_ids, main_id = self.containers('n8n-worker'), self.container('n8n')
             before = {w['id']: w for w in self.inspect(worker_ids + [main_id])}
             load = os.getloadavg()[0]
@@ -492,8 +497,6 @@ class Scale:
                                                           fired['first_call'], ooms, ids)
             m['main'] = self.container_facts(self.inspect([main_id]), before, fired['first_call'], ooms)[0]
             m['not_on_a_worker'] = len(ids) - sum(w['executions'] for w in m['worker_containers'])
-        finally:
-            self.remove_workflow(workflow_id)
         log('  drained in %s s (%s exec/s; span first start to last stop %s s), statuses %s, per worker %s'
             % (m.get('drain_s'), m.get('throughput_per_s'), m.get('exec_span_s'), m['statuses'],
                ', '.join('%s %d (%.0f MB)' % (w['name'].rsplit('-', 1)[-1], w['executions'], w['peak_rss_mb'] or 0)

@@ -40,7 +40,17 @@ import backup_bench as bb  # noqa: E402  (venv re-exec, machine facts, SIGTERM c
 import scale_bench as sb  # noqa: E402  (the bench project: deploy, owner session, public API, psql, clean-up)
 from bench_project import log  # noqa: E402
 
-STACK_DEFAULT = 1000   # roles/stack/defaults/main.yml stack_queue_keep_finished_jobs
+
+def stack_default():
+    """stack_queue_keep_finished_jobs from the stack role's defaults (the role is the one place it is set)."""
+    with open(os.path.join(sb.REPO, 'roles', 'stack', 'defaults', 'main.yml'), encoding='utf-8') as f:
+        found = re.search(r'^stack_queue_keep_finished_jobs: (\d+)\s*$', f.read(), re.M)
+    if not found:
+        raise RuntimeError('stack_queue_keep_finished_jobs not found in roles/stack/defaults/main.yml')
+    return int(found.group(1))
+
+
+STACK_DEFAULT = stack_default()
 
 
 def workflow_body(marker):
@@ -179,13 +189,8 @@ class Webhooks(sb.Scale):
     def measure(self, rnd, keep):
         a = self.args
         marker = 'webhook-k%d-r%d-%s' % (keep, rnd, uuid.uuid4().hex[:8])
-        workflow_id = self.api('POST', '/workflows', workflow_body(marker))['id']
-        if not re.match(r'^[A-Za-z0-9]+$', workflow_id):
-            raise RuntimeError('unexpected workflow id %r' % workflow_id)
         url = '%s/webhook/%s' % (self.base, marker)
-        try:
-            self.api('POST', '/workflows/%s/activate' % workflow_id)
-            time.sleep(a.settle)
+        with self.published(workflow_body(marker), a.settle) as workflow_id:
             with ThreadPoolExecutor(max_workers=a.parallel) as pool:
                 warm = list(pool.map(lambda i: call(url, 'warm-%04d' % i, a.timeout), range(a.warmup)))
             log('round %d, keep %d: %d warm-up calls (%s); firing %d tagged calls from %d threads, timeout %d s'
@@ -202,8 +207,6 @@ class Webhooks(sb.Scale):
             self.wait_finished(workflow_id, a.calls + a.warmup)
             missing = [c for c in calls if c['status'] != 'ok']
             m['not_answered'] = self.trace(workflow_id, missing, first)
-        finally:
-            self.remove_workflow(workflow_id)
         log('  %d calls in %.0f s (%.1f/s): %d answered, %d lost, %d other; p95 %s ms'
             % (m['calls'], m['seconds'], m['calls_per_s'], m['answered'], m['lost'], m['other'],
                (m['latency_ms'] or {}).get('p95')))

@@ -134,11 +134,12 @@ def test_docker_daemon_rotates_logs_by_default_and_keeps_its_other_settings(host
 # What counts as an error line in each service's log. n8n writes text lines without a level, so a word match;
 # Redis 7.0 marks start-up notices with '#' too, so words there as well (a WARNING, such as the overcommit one
 # the hardening role's host settings prevent, counts).
+N8N_ERROR = r'(?i)\b(error|errored|fatal|exception|unhandled)\b'
 ERROR_LINES = {
     'postgres': r'\b(FATAL|ERROR|PANIC)\b',
     'redis': r'(?i)\b(error|warning|denied|failed|refused)\b',
-    'n8n': r'(?i)\b(error|errored|fatal|exception|unhandled)\b',
-    'n8n-worker': r'(?i)\b(error|errored|fatal|exception|unhandled)\b',
+    'n8n': N8N_ERROR,
+    'n8n-worker': N8N_ERROR,
 }
 # This test machine has no internet: n8n's calls home (community node and MCP server lists) fail. Not the stack's.
 OFFLINE = re.compile(r'api\.n8n\.io')
